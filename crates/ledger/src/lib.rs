@@ -1,4 +1,59 @@
-//! placeholder: the ledger state machine is being written; only `StateRead` is settled.
+//! # verity-ledger
+//!
+//! The Verity ledger: a pure, deterministic state machine that records and settles paid
+//! inference calls. It performs no I/O and reads no clock or randomness; everything it needs
+//! comes in the block (height, time, transactions) or from the state it is given.
+//!
+//! ## What it keeps
+//! Accounts (ed25519 keys, 20-byte bech32m addresses, nonces, balances, call escrow), models
+//! (content hash, owner, royalty, input spec, modes), provider nodes (operator, bonded stake,
+//! endpoint, hardware profile, models, own price per mode), calls (pending or settled), and the
+//! protocol parameters from genesis. See [`state`] for the key layout and the state commitment.
+//!
+//! ## How a call is paid
+//! A caller deposits escrow, signs a [`Ticket`] per call; the node answers and signs a
+//! [`Receipt`]; the node submits [`PaidCall`]s in a receipt batch. Accepted calls move the price
+//! from escrow to pending; when the challenge window closes the price is split between node
+//! operator, model owner, verifier pool and treasury ([`settlement`]). A call whose receipt never
+//! arrives before the ticket expires costs the caller nothing: escrow only moves on acceptance.
+//!
+//! ## Invariants
+//! - **Supply is conserved**: balances + escrow + pending calls + bonded and unbonding stake
+//!   always equal the genesis supply; fees and splits are movements between accounts.
+//! - **A call is paid at most once**: the call id is the ticket hash and a ticket is accepted
+//!   only if no call with that id exists; settlement pops each call from the queue once.
+//! - **No replay**: a transaction's nonce must equal the sender's nonce, which then advances;
+//!   signatures are bound to the chain id.
+//! - **Determinism**: the same state and block give the same changes, events, outcomes and
+//!   state root on every machine.
+//! - **No panics on input**: every transaction field is checked; bad input is refused with a
+//!   reason ([`TxError`], [`CallRefusal`]). Execution panics only on a corrupt store.
+
+#![deny(missing_docs)]
+
+pub mod crypto;
+pub mod error;
+pub mod events;
+pub mod execute;
+pub mod genesis;
+mod handlers;
+pub mod outcome;
+pub mod params;
+mod receipts;
+pub mod settlement;
+pub mod state;
+pub mod tx;
+pub mod types;
+
+pub use crypto::Keypair;
+pub use error::{CallRefusal, TxError};
+pub use events::{Event, EventRecord};
+pub use execute::{BlockError, Ledger};
+pub use genesis::{Genesis, GenesisAccount, GenesisValidator};
+pub use outcome::{BlockOutput, CallVerdict, TxOutcome, TxStatus};
+pub use params::Params;
+pub use tx::{Namespaces, PaidCall, Payload, Receipt, SignedTransaction, Ticket, Transaction};
+pub use types::*;
 
 /// Read access to the committed key-value state the ledger executes against.
 ///
@@ -9,4 +64,11 @@
 pub trait StateRead {
     /// The value stored under `key`, or `None` when the key is absent.
     fn get(&self, key: &[u8]) -> Option<Vec<u8>>;
+}
+
+/// An in-memory state, for genesis, tests and tools.
+impl StateRead for std::collections::BTreeMap<Vec<u8>, Vec<u8>> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        std::collections::BTreeMap::get(self, key).cloned()
+    }
 }

@@ -1,0 +1,191 @@
+//! Hashing, signing and (batch) signature verification.
+//!
+//! Signatures are ed25519 (commonware's implementation, the same one consensus uses), always
+//! under a namespace that names the chain and the kind of message, so a signature made for one
+//! purpose or one chain can never be replayed as another.
+//!
+//! Batch verification needs random coefficients; the ledger has no randomness, so they are
+//! drawn from a ChaCha20 stream seeded with the SHA-256 of every (key, message, signature) in
+//! the batch. An adversary cannot choose signatures that cancel without knowing the
+//! coefficients, and cannot know them without fixing the signatures first (Fiat–Shamir).
+
+use crate::types::{Hash32, PublicKeyBytes, SignatureBytes};
+use commonware_codec::{Copying, DecodeExt};
+use commonware_cryptography::{
+    BatchEntry, BatchVerifier, Hasher, Sha256, Signer, Verifier,
+    ed25519::{PrivateKey, PublicKey, Signature},
+};
+use commonware_parallel::Sequential;
+use rand_core::SeedableRng;
+
+/// SHA-256 over the concatenation of `parts`.
+pub fn sha256(parts: &[&[u8]]) -> Hash32 {
+    Hash32(Sha256::hash(parts).0)
+}
+
+/// An ed25519 key pair.
+#[derive(Clone)]
+pub struct Keypair(PrivateKey);
+
+impl Keypair {
+    /// A key derived from `seed`: deterministic, for tests and fixed demo accounts only.
+    pub fn from_seed(seed: u64) -> Self {
+        Self(PrivateKey::from_seed(seed))
+    }
+
+    /// The key from its 32-byte secret.
+    pub fn from_secret(secret: [u8; 32]) -> Self {
+        Self(PrivateKey::decode(Copying(&secret[..])).expect("any 32 bytes are an ed25519 secret"))
+    }
+
+    /// The 32-byte secret.
+    pub fn secret(&self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(&commonware_codec::Encode::encode(&self.0));
+        out
+    }
+
+    /// The public key.
+    pub fn public(&self) -> PublicKeyBytes {
+        let mut out = [0u8; 32];
+        out.copy_from_slice(self.0.public_key().as_ref());
+        PublicKeyBytes(out)
+    }
+
+    /// The account address of this key.
+    pub fn address(&self) -> crate::Address {
+        crate::Address::of_key(&self.public())
+    }
+
+    /// Sign `message` under `namespace`.
+    pub fn sign(&self, namespace: &[u8], message: &[u8]) -> SignatureBytes {
+        let mut out = [0u8; 64];
+        out.copy_from_slice(self.0.sign(namespace, message).as_ref());
+        SignatureBytes(out)
+    }
+
+    /// The commonware private key, for consensus.
+    pub fn to_consensus_key(&self) -> PrivateKey {
+        self.0.clone()
+    }
+}
+
+/// The key as a verifier, or `None` when the bytes are not a valid curve point.
+fn public_key(bytes: &PublicKeyBytes) -> Option<PublicKey> {
+    PublicKey::decode(Copying(&bytes.0[..])).ok()
+}
+
+/// Verify one signature.
+pub fn verify(
+    key: &PublicKeyBytes,
+    namespace: &[u8],
+    message: &[u8],
+    signature: &SignatureBytes,
+) -> bool {
+    let (Some(key), Ok(sig)) = (public_key(key), Signature::decode(Copying(&signature.0[..]))) else {
+        return false;
+    };
+    key.verify(namespace, message, &sig)
+}
+
+/// One signature to check as part of a batch.
+pub struct SignedMessage<'a> {
+    /// Signing namespace.
+    pub namespace: &'a [u8],
+    /// The message as signed.
+    pub message: &'a [u8],
+    /// The signer's key.
+    pub key: &'a PublicKeyBytes,
+    /// The signature.
+    pub signature: &'a SignatureBytes,
+}
+
+/// Check every signature; returns one verdict per item, in order.
+///
+/// All are first checked together in one batch; only when the batch fails is each checked on
+/// its own to find the bad ones, so the common all-valid case costs one batch verification.
+pub fn verify_all(items: &[SignedMessage<'_>]) -> Vec<bool> {
+    if items.is_empty() {
+        return Vec::new();
+    }
+    let decoded: Option<Vec<(PublicKey, Signature)>> = items
+        .iter()
+        .map(|m| Some((public_key(m.key)?, Signature::decode(Copying(&m.signature.0[..])).ok()?)))
+        .collect();
+    if let Some(decoded) = decoded {
+        let mut seed = Sha256::default();
+        for m in items {
+            seed.update(&(m.namespace.len() as u64).to_le_bytes());
+            seed.update(m.namespace);
+            seed.update(&(m.message.len() as u64).to_le_bytes());
+            seed.update(m.message);
+            seed.update(&m.key.0);
+            seed.update(&m.signature.0);
+        }
+        let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed.finalize().1.0);
+        let ok = PublicKey::verify_batch(
+            &mut rng,
+            items,
+            |i, m| BatchEntry {
+                namespace: m.namespace,
+                message: m.message,
+                public_key: &decoded[i].0,
+                signature: &decoded[i].1,
+            },
+            &Sequential,
+        );
+        if ok {
+            return vec![true; items.len()];
+        }
+    }
+    items
+        .iter()
+        .map(|m| verify(m.key, m.namespace, m.message, m.signature))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify_round_trip() {
+        let key = Keypair::from_seed(7);
+        let sig = key.sign(b"ns", b"hello");
+        assert!(verify(&key.public(), b"ns", b"hello", &sig));
+        assert!(!verify(&key.public(), b"other", b"hello", &sig));
+        assert!(!verify(&key.public(), b"ns", b"hellO", &sig));
+        let restored = Keypair::from_secret(key.secret());
+        assert_eq!(restored.public(), key.public());
+    }
+
+    #[test]
+    fn batch_finds_the_bad_signature() {
+        let keys: Vec<_> = (0..5).map(Keypair::from_seed).collect();
+        let msgs: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10]).collect();
+        let mut sigs: Vec<_> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(b"n", m)).collect();
+        let pubs: Vec<_> = keys.iter().map(Keypair::public).collect();
+        let batch = |sigs: &[SignatureBytes]| {
+            let items: Vec<_> = (0..5)
+                .map(|i| SignedMessage {
+                    namespace: b"n",
+                    message: &msgs[i],
+                    key: &pubs[i],
+                    signature: &sigs[i],
+                })
+                .collect();
+            verify_all(&items)
+        };
+        assert_eq!(batch(&sigs), vec![true; 5]);
+        sigs[3].0[5] ^= 1;
+        assert_eq!(batch(&sigs), vec![true, true, true, false, true]);
+        sigs[0] = SignatureBytes([0xff; 64]);
+        assert_eq!(batch(&sigs), vec![false, true, true, false, true]);
+    }
+
+    #[test]
+    fn invalid_point_is_rejected_not_panicking() {
+        let bad = PublicKeyBytes([0xff; 32]);
+        assert!(!verify(&bad, b"n", b"m", &SignatureBytes([0; 64])));
+    }
+}

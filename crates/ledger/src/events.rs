@@ -1,0 +1,231 @@
+//! Events: one for every change of ownership or status, kept in an index for queries, the
+//! explorer and operator earnings.
+
+use crate::{state::Split, types::*};
+use borsh::{BorshDeserialize, BorshSerialize};
+use serde::{Deserialize, Serialize};
+
+/// Something that happened to the state.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "type")]
+pub enum Event {
+    /// A transaction fee went to the treasury.
+    FeePaid {
+        /// Payer.
+        payer: Address,
+        /// Base units.
+        amount: Amount,
+    },
+    /// Tokens moved between accounts.
+    Transferred {
+        /// Sender.
+        from: Address,
+        /// Recipient.
+        to: Address,
+        /// Base units.
+        amount: Amount,
+    },
+    /// A model was registered.
+    ModelRegistered {
+        /// Model.
+        model: ModelId,
+        /// Owner.
+        owner: Address,
+        /// Royalty.
+        royalty_bps: Bps,
+    },
+    /// A model's royalty or modes changed.
+    ModelUpdated {
+        /// Model.
+        model: ModelId,
+        /// New royalty.
+        royalty_bps: Bps,
+        /// New modes.
+        modes: Vec<Mode>,
+    },
+    /// A node was registered with a bonded stake.
+    NodeRegistered {
+        /// Node.
+        node: Address,
+        /// Bonded stake.
+        stake: Amount,
+    },
+    /// A node's description changed.
+    NodeUpdated {
+        /// Node.
+        node: Address,
+    },
+    /// Stake was bonded.
+    StakeBonded {
+        /// Node.
+        node: Address,
+        /// Base units.
+        amount: Amount,
+    },
+    /// Stake started unbonding.
+    UnbondStarted {
+        /// Node.
+        node: Address,
+        /// Base units.
+        amount: Amount,
+        /// When it can be withdrawn.
+        release_ms: TimeMs,
+    },
+    /// Matured stake and escrow went back to the balance.
+    Withdrawn {
+        /// Account.
+        account: Address,
+        /// From unbonded stake.
+        stake: Amount,
+        /// From escrow.
+        escrow: Amount,
+    },
+    /// Balance moved into escrow.
+    EscrowDeposited {
+        /// Account.
+        account: Address,
+        /// Base units.
+        amount: Amount,
+    },
+    /// An escrow withdrawal was requested.
+    EscrowWithdrawRequested {
+        /// Account.
+        account: Address,
+        /// Base units.
+        amount: Amount,
+        /// When it can be withdrawn.
+        release_ms: TimeMs,
+    },
+    /// A served call was paid from escrow into pending.
+    CallAccepted {
+        /// Call id.
+        call: CallId,
+        /// Payer.
+        caller: Address,
+        /// Server.
+        node: Address,
+        /// Model.
+        model: ModelId,
+        /// Mode.
+        mode: Mode,
+        /// Price.
+        price: Amount,
+        /// When it settles.
+        settle_after_ms: TimeMs,
+    },
+    /// A call's price was split and paid out.
+    CallSettled {
+        /// Call id.
+        call: CallId,
+        /// Payer.
+        caller: Address,
+        /// Server (paid `split.node`).
+        node: Address,
+        /// Model.
+        model: ModelId,
+        /// Model owner (paid `split.royalty`).
+        model_owner: Address,
+        /// Mode.
+        mode: Mode,
+        /// Price.
+        price: Amount,
+        /// The division.
+        split: Split,
+    },
+}
+
+impl Event {
+    /// The name of the event kind.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Event::FeePaid { .. } => "FeePaid",
+            Event::Transferred { .. } => "Transferred",
+            Event::ModelRegistered { .. } => "ModelRegistered",
+            Event::ModelUpdated { .. } => "ModelUpdated",
+            Event::NodeRegistered { .. } => "NodeRegistered",
+            Event::NodeUpdated { .. } => "NodeUpdated",
+            Event::StakeBonded { .. } => "StakeBonded",
+            Event::UnbondStarted { .. } => "UnbondStarted",
+            Event::Withdrawn { .. } => "Withdrawn",
+            Event::EscrowDeposited { .. } => "EscrowDeposited",
+            Event::EscrowWithdrawRequested { .. } => "EscrowWithdrawRequested",
+            Event::CallAccepted { .. } => "CallAccepted",
+            Event::CallSettled { .. } => "CallSettled",
+        }
+    }
+
+    /// Every account, model and call the event concerns; the event is listed under each.
+    pub fn subjects(&self) -> Vec<Subject> {
+        use Subject::*;
+        match self {
+            Event::FeePaid { payer, .. } => vec![Account(*payer)],
+            Event::Transferred { from, to, .. } => vec![Account(*from), Account(*to)],
+            Event::ModelRegistered { model, owner, .. } => vec![Model(*model), Account(*owner)],
+            Event::ModelUpdated { model, .. } => vec![Model(*model)],
+            Event::NodeRegistered { node, .. }
+            | Event::NodeUpdated { node }
+            | Event::StakeBonded { node, .. }
+            | Event::UnbondStarted { node, .. } => vec![Account(*node)],
+            Event::Withdrawn { account, .. }
+            | Event::EscrowDeposited { account, .. }
+            | Event::EscrowWithdrawRequested { account, .. } => vec![Account(*account)],
+            Event::CallAccepted {
+                call,
+                caller,
+                node,
+                model,
+                ..
+            } => vec![Call(*call), Account(*caller), Account(*node), Model(*model)],
+            Event::CallSettled {
+                call,
+                caller,
+                node,
+                model,
+                model_owner,
+                ..
+            } => {
+                let mut s = vec![Call(*call), Account(*caller), Account(*node), Model(*model)];
+                if model_owner != node && model_owner != caller {
+                    s.push(Account(*model_owner));
+                }
+                s
+            }
+        }
+    }
+}
+
+/// Something events can be listed by.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Subject {
+    /// An account (caller, node, owner…).
+    Account(Address),
+    /// A model.
+    Model(ModelId),
+    /// A call.
+    Call(CallId),
+}
+
+impl Subject {
+    /// The index key events are listed under.
+    pub fn index_key(&self) -> Vec<u8> {
+        match self {
+            Subject::Account(a) => [b"a".as_slice(), &a.0].concat(),
+            Subject::Model(m) => [b"m".as_slice(), &m.0].concat(),
+            Subject::Call(c) => [b"c".as_slice(), &c.0].concat(),
+        }
+    }
+}
+
+/// An event with where it happened.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct EventRecord {
+    /// Block height.
+    pub height: u64,
+    /// Block time.
+    pub time_ms: TimeMs,
+    /// The transaction that caused it; `None` for settlement at block start.
+    pub tx: Option<Hash32>,
+    /// What happened.
+    #[serde(flatten)]
+    pub event: Event,
+}

@@ -1,0 +1,247 @@
+//! Receipt batches: the node's claim to be paid for calls it served.
+//!
+//! Each call is judged on its own; a refused call does not affect the others. Checks, in order:
+//! the receipt names this ticket; the ticket names the submitting node; the caller's key is
+//! known; both signatures verify (all signatures of the batch in one batch verification); the
+//! ticket has not expired, does not outlive the protocol's ticket lifetime, and was answered
+//! before expiry; the price is within the cap; the ticket was never used before (in state or
+//! earlier in this batch); the model exists and allows the mode; the node offers the model in
+//! that mode; the caller's escrow covers the price. An accepted call moves the price from the
+//! caller's escrow to the call record (pending) and joins the settlement queue.
+
+use crate::{
+    StateRead,
+    crypto::{self, SignedMessage},
+    error::{CallRefusal, TxError},
+    events::{Event, EventRecord},
+    execute::Ctx,
+    outcome::CallVerdict,
+    state::*,
+    tx::PaidCall,
+    types::*,
+};
+use std::collections::{HashMap, HashSet};
+
+pub(crate) fn submit<S: StateRead>(
+    ov: &mut Overlay<'_, S>,
+    ctx: &Ctx<'_>,
+    submitter: Address,
+    calls: &[PaidCall],
+    events: &mut Vec<EventRecord>,
+) -> Result<Vec<CallVerdict>, TxError> {
+    let node: Node = ov
+        .get(&node_key(&submitter))
+        .ok_or(TxError::UnknownNode(submitter))?;
+    if node.stake < ctx.params.min_stake {
+        return Err(TxError::StakeBelowMinimum {
+            got: node.stake,
+            min: ctx.params.min_stake,
+        });
+    }
+    let node_public = ov
+        .get::<Account>(&account_key(&submitter))
+        .and_then(|a| a.public_key)
+        .expect("the submitter signed this transaction, so its key is recorded");
+
+    let ids: Vec<CallId> = calls.iter().map(|c| c.ticket.id()).collect();
+    let mut refused: Vec<Option<CallRefusal>> = vec![None; calls.len()];
+    let mut caller_keys: HashMap<Address, Option<PublicKeyBytes>> = HashMap::new();
+    let mut keys: Vec<Option<PublicKeyBytes>> = Vec::with_capacity(calls.len());
+    for (i, call) in calls.iter().enumerate() {
+        let caller = call.ticket.caller;
+        let key = *caller_keys.entry(caller).or_insert_with(|| {
+            ov.get::<Account>(&account_key(&caller))
+                .and_then(|a| a.public_key)
+        });
+        keys.push(key);
+        refused[i] = if call.receipt.ticket != ids[i] {
+            Some(CallRefusal::ReceiptMismatch {
+                ticket: ids[i],
+                receipt_ticket: call.receipt.ticket,
+            })
+        } else if call.ticket.node != submitter {
+            Some(CallRefusal::WrongNode {
+                ticket_node: call.ticket.node,
+                submitter,
+            })
+        } else if key.is_none() {
+            Some(CallRefusal::UnknownCaller { caller })
+        } else {
+            None
+        };
+    }
+
+    check_signatures(ctx, calls, &keys, &node_public, &mut refused);
+
+    let mut used = HashSet::new();
+    let mut models: HashMap<ModelId, Option<Model>> = HashMap::new();
+    let mut cursor: QueueCursor = ov.get(QUEUE_KEY).unwrap_or_default();
+    let mut verdicts = Vec::with_capacity(calls.len());
+    for (i, call) in calls.iter().enumerate() {
+        let verdict = match refused[i].take() {
+            Some(r) => Err(r),
+            None => {
+                let model = models
+                    .entry(call.ticket.model)
+                    .or_insert_with(|| ov.get(&model_key(&call.ticket.model)));
+                check_call(ctx, call, ids[i], &node, model.as_ref(), &used, ov)
+            }
+        };
+        let verdict = verdict.and_then(|royalty_bps| {
+            let caller_key = account_key(&call.ticket.caller);
+            let mut caller: Account = ov.get(&caller_key).unwrap_or_default();
+            if caller.escrow < call.receipt.price {
+                return Err(CallRefusal::InsufficientEscrow {
+                    caller: call.ticket.caller,
+                    available: caller.escrow,
+                    price: call.receipt.price,
+                });
+            }
+            caller.escrow -= call.receipt.price;
+            ov.put(&caller_key, &caller);
+            Ok(royalty_bps)
+        });
+        match verdict {
+            Ok(royalty_bps) => {
+                let settle_after_ms = ctx.time_ms.saturating_add(ctx.params.challenge_window_ms);
+                let record = Call {
+                    id: ids[i],
+                    caller: call.ticket.caller,
+                    node: submitter,
+                    model: call.ticket.model,
+                    mode: call.ticket.mode,
+                    input_hash: call.ticket.input_hash,
+                    output_hash: call.receipt.output_hash,
+                    price: call.receipt.price,
+                    royalty_bps,
+                    receipt_time_ms: call.receipt.time_ms,
+                    accepted_height: ctx.height,
+                    settle_after_ms,
+                    status: CallStatus::Pending,
+                    split: None,
+                };
+                ov.put(&call_key(&ids[i]), &record);
+                ov.put(&queue_key(cursor.tail), &ids[i]);
+                cursor.tail += 1;
+                used.insert(ids[i]);
+                events.push(ctx.record(Event::CallAccepted {
+                    call: ids[i],
+                    caller: record.caller,
+                    node: submitter,
+                    model: record.model,
+                    mode: record.mode,
+                    price: record.price,
+                    settle_after_ms,
+                }));
+                verdicts.push(CallVerdict {
+                    call: ids[i],
+                    refused: None,
+                });
+            }
+            Err(reason) => verdicts.push(CallVerdict {
+                call: ids[i],
+                refused: Some(reason),
+            }),
+        }
+    }
+    ov.put(QUEUE_KEY, &cursor);
+    Ok(verdicts)
+}
+
+/// Verify every ticket and receipt signature not already refused, in one batch.
+fn check_signatures(
+    ctx: &Ctx<'_>,
+    calls: &[PaidCall],
+    keys: &[Option<PublicKeyBytes>],
+    node_public: &PublicKeyBytes,
+    refused: &mut [Option<CallRefusal>],
+) {
+    let live: Vec<usize> = (0..calls.len()).filter(|&i| refused[i].is_none()).collect();
+    let ticket_bytes: Vec<Vec<u8>> = live
+        .iter()
+        .map(|&i| calls[i].ticket.signing_bytes())
+        .collect();
+    let receipt_bytes: Vec<Vec<u8>> = live
+        .iter()
+        .map(|&i| calls[i].receipt.signing_bytes())
+        .collect();
+    let mut messages = Vec::with_capacity(live.len() * 2);
+    for (n, &i) in live.iter().enumerate() {
+        messages.push(SignedMessage {
+            namespace: &ctx.ns.ticket,
+            message: &ticket_bytes[n],
+            key: keys[i].as_ref().expect("unknown callers were refused"),
+            signature: &calls[i].ticket_signature,
+        });
+        messages.push(SignedMessage {
+            namespace: &ctx.ns.receipt,
+            message: &receipt_bytes[n],
+            key: node_public,
+            signature: &calls[i].receipt_signature,
+        });
+    }
+    let ok = crypto::verify_all(&messages);
+    for (n, &i) in live.iter().enumerate() {
+        if !ok[2 * n] {
+            refused[i] = Some(CallRefusal::BadTicketSignature);
+        } else if !ok[2 * n + 1] {
+            refused[i] = Some(CallRefusal::BadReceiptSignature);
+        }
+    }
+}
+
+/// The state checks of one call; on success, the royalty rate it will settle at.
+fn check_call<S: StateRead>(
+    ctx: &Ctx<'_>,
+    call: &PaidCall,
+    id: CallId,
+    node: &Node,
+    model: Option<&Model>,
+    used: &HashSet<CallId>,
+    ov: &mut Overlay<'_, S>,
+) -> Result<Bps, CallRefusal> {
+    let t = &call.ticket;
+    let now = ctx.time_ms;
+    if now > t.expiry_ms {
+        return Err(CallRefusal::Expired {
+            expiry_ms: t.expiry_ms,
+            now_ms: now,
+        });
+    }
+    if t.expiry_ms - now > ctx.params.max_ticket_lifetime_ms {
+        return Err(CallRefusal::LifetimeTooLong {
+            expiry_ms: t.expiry_ms,
+            now_ms: now,
+            max_ms: ctx.params.max_ticket_lifetime_ms,
+        });
+    }
+    if call.receipt.time_ms > t.expiry_ms {
+        return Err(CallRefusal::AnsweredAfterExpiry {
+            time_ms: call.receipt.time_ms,
+            expiry_ms: t.expiry_ms,
+        });
+    }
+    if call.receipt.price > t.price_cap {
+        return Err(CallRefusal::PriceAboveCap {
+            price: call.receipt.price,
+            cap: t.price_cap,
+        });
+    }
+    if used.contains(&id) || ov.contains(&call_key(&id)) {
+        return Err(CallRefusal::Duplicate { call: id });
+    }
+    let model = model.ok_or(CallRefusal::UnknownModel { model: t.model })?;
+    if !model.modes.contains(&t.mode) {
+        return Err(CallRefusal::ModeNotSupported {
+            model: t.model,
+            mode: t.mode,
+        });
+    }
+    if !node.models.contains(&t.model) || node.price(t.mode).is_none() {
+        return Err(CallRefusal::NotOffered {
+            model: t.model,
+            mode: t.mode,
+        });
+    }
+    Ok(model.royalty_bps)
+}

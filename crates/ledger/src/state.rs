@@ -1,0 +1,468 @@
+//! The ledger's state: record types, the key layout, and the write overlay that executes a
+//! block on top of committed state and maintains the state commitment.
+//!
+//! # Key layout
+//! | key | value |
+//! |---|---|
+//! | `acct/` ‖ address (20 B) | [`Account`] |
+//! | `model/` ‖ model id (32 B) | [`Model`] |
+//! | `node/` ‖ address (20 B) | [`Node`] |
+//! | `call/` ‖ call id (32 B) | [`Call`] |
+//! | `queue/` ‖ sequence (8 B, big-endian) | call id awaiting settlement |
+//! | `meta/params` | [`Params`](crate::Params) |
+//! | `meta/chain` | [`ChainInfo`] |
+//! | `meta/clock` | [`Clock`] |
+//! | `meta/queue` | [`QueueCursor`] |
+//! | `meta/models`, `meta/nodes` | registration-ordered lists of ids |
+//! | `meta/validators` | the genesis validator set |
+//!
+//! Values are borsh. A value that fails to decode means the store is corrupt; execution panics
+//! rather than continue on wrong data.
+//!
+//! # State commitment
+//! The state root is the checksum of an LtHash (a lattice-based homomorphic set hash, 2,048
+//! bytes of state) over every `(key, value)` entry. Changing an entry subtracts its old hash and
+//! adds its new one, so a block costs time proportional to what it changed, and two stores hold
+//! the same entries exactly when their roots are equal, whatever history led there.
+
+use crate::{
+    StateRead,
+    types::*,
+};
+use borsh::{BorshDeserialize, BorshSerialize};
+use commonware_cryptography::lthash::LtHash;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Prefix of account records.
+pub const ACCOUNT_PREFIX: &[u8] = b"acct/";
+/// Prefix of model records.
+pub const MODEL_PREFIX: &[u8] = b"model/";
+/// Prefix of node records.
+pub const NODE_PREFIX: &[u8] = b"node/";
+/// Prefix of call records.
+pub const CALL_PREFIX: &[u8] = b"call/";
+/// Prefix of the settlement queue.
+pub const QUEUE_PREFIX: &[u8] = b"queue/";
+/// Protocol parameters.
+pub const PARAMS_KEY: &[u8] = b"meta/params";
+/// Chain identity and supply.
+pub const CHAIN_KEY: &[u8] = b"meta/chain";
+/// Last executed block.
+pub const CLOCK_KEY: &[u8] = b"meta/clock";
+/// Settlement queue bounds.
+pub const QUEUE_KEY: &[u8] = b"meta/queue";
+/// Registered model ids.
+pub const MODELS_KEY: &[u8] = b"meta/models";
+/// Registered node addresses.
+pub const NODES_KEY: &[u8] = b"meta/nodes";
+/// Genesis validators.
+pub const VALIDATORS_KEY: &[u8] = b"meta/validators";
+
+/// Key of a record under `prefix` with id bytes `id`.
+pub fn key(prefix: &[u8], id: &[u8]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + id.len());
+    k.extend_from_slice(prefix);
+    k.extend_from_slice(id);
+    k
+}
+
+/// Key of an account.
+pub fn account_key(a: &Address) -> Vec<u8> {
+    key(ACCOUNT_PREFIX, &a.0)
+}
+/// Key of a model.
+pub fn model_key(m: &ModelId) -> Vec<u8> {
+    key(MODEL_PREFIX, &m.0)
+}
+/// Key of a node.
+pub fn node_key(a: &Address) -> Vec<u8> {
+    key(NODE_PREFIX, &a.0)
+}
+/// Key of a call.
+pub fn call_key(c: &CallId) -> Vec<u8> {
+    key(CALL_PREFIX, &c.0)
+}
+/// Key of a settlement-queue slot.
+pub fn queue_key(seq: u64) -> Vec<u8> {
+    key(QUEUE_PREFIX, &seq.to_be_bytes())
+}
+
+/// A sum of tokens that becomes withdrawable at a block time.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Release {
+    /// Base units.
+    pub amount: Amount,
+    /// Block time from which it can be withdrawn.
+    pub at_ms: TimeMs,
+}
+
+/// An account: free balance, call escrow and replay protection.
+#[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Account {
+    /// Known once the account has signed a transaction; needed to check its tickets.
+    pub public_key: Option<PublicKeyBytes>,
+    /// Number of transactions applied from this account.
+    pub nonce: u64,
+    /// Spendable balance.
+    pub balance: Amount,
+    /// Held for paying calls.
+    pub escrow: Amount,
+    /// A requested escrow withdrawal; the amount stays in escrow until withdrawn.
+    pub escrow_release: Option<Release>,
+}
+
+/// A registered model.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Model {
+    /// Content hash of the ONNX file.
+    pub id: ModelId,
+    /// Display name.
+    pub name: String,
+    /// Receives the royalty.
+    pub owner: Address,
+    /// Royalty per call, in basis points of the price.
+    pub royalty_bps: Bps,
+    /// Accepted input.
+    pub input: InputSpec,
+    /// Modes it may be served under.
+    pub modes: Vec<Mode>,
+    /// Height of registration.
+    pub registered_height: u64,
+}
+
+/// A registered provider node; its address is its operator's account.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Node {
+    /// The operator's account, which signs receipts and is paid.
+    pub operator: Address,
+    /// Inference API URL.
+    pub endpoint: String,
+    /// Declared hardware.
+    pub hardware: HardwareProfile,
+    /// Models served.
+    pub models: Vec<ModelId>,
+    /// Own price per mode.
+    pub prices: Vec<ModePrice>,
+    /// Bonded stake.
+    pub stake: Amount,
+    /// Stake on its way out.
+    pub unbonding: Vec<Release>,
+    /// Height of registration.
+    pub registered_height: u64,
+}
+
+impl Node {
+    /// The node's price for `mode`, if it offers it.
+    pub fn price(&self, mode: Mode) -> Option<Amount> {
+        self.prices.iter().find(|p| p.mode == mode).map(|p| p.price)
+    }
+}
+
+/// Where a call is in its life.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum CallStatus {
+    /// Paid from escrow, waiting for its challenge window to close.
+    Pending,
+    /// Paid out to the four parties.
+    Settled {
+        /// Height of settlement.
+        height: u64,
+    },
+}
+
+/// How a settled call's price was divided. The four parts always sum to the price.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Split {
+    /// To the node operator.
+    pub node: Amount,
+    /// To the model owner.
+    pub royalty: Amount,
+    /// To the verifier/auditor pool.
+    pub verifier: Amount,
+    /// To the protocol treasury.
+    pub protocol: Amount,
+}
+
+/// An accepted call.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Call {
+    /// Hash of the ticket.
+    pub id: CallId,
+    /// Payer.
+    pub caller: Address,
+    /// Server.
+    pub node: Address,
+    /// Model run.
+    pub model: ModelId,
+    /// Verification mode.
+    pub mode: Mode,
+    /// Hash of the input.
+    pub input_hash: Hash32,
+    /// Hash of the output the node returned.
+    pub output_hash: Hash32,
+    /// Price charged.
+    pub price: Amount,
+    /// The model's royalty when the call was accepted; settlement pays this rate.
+    pub royalty_bps: Bps,
+    /// The node's answer time.
+    pub receipt_time_ms: TimeMs,
+    /// Height at which the receipt was accepted.
+    pub accepted_height: u64,
+    /// Block time from which the call settles.
+    pub settle_after_ms: TimeMs,
+    /// Life-cycle state.
+    pub status: CallStatus,
+    /// Division of the price, once settled.
+    pub split: Option<Split>,
+}
+
+/// Chain identity.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ChainInfo {
+    /// Chain id.
+    pub chain_id: String,
+    /// Fixed total supply.
+    pub total_supply: Amount,
+    /// Genesis time.
+    pub genesis_time_ms: TimeMs,
+    /// The protocol treasury account.
+    pub treasury: Address,
+    /// The verifier/auditor pool account.
+    pub verifier_pool: Address,
+}
+
+/// The last executed block.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Clock {
+    /// Height.
+    pub height: u64,
+    /// Block time.
+    pub time_ms: TimeMs,
+}
+
+/// Bounds of the settlement queue: slots `head..tail` hold pending calls in acceptance order.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
+pub struct QueueCursor {
+    /// Oldest occupied slot.
+    pub head: u64,
+    /// Next free slot.
+    pub tail: u64,
+}
+
+/// A validator as recorded in state.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Validator {
+    /// Consensus key.
+    pub public_key: PublicKeyBytes,
+    /// Peer address.
+    pub p2p: String,
+}
+
+/// Decode a stored value of type `T`, or `None` when absent.
+///
+/// # Panics
+/// When the stored bytes do not decode: the store is corrupt and execution must stop.
+pub fn read<T: BorshDeserialize>(state: &impl StateRead, key: &[u8]) -> Option<T> {
+    state.get(key).map(|bytes| decode_stored(key, &bytes))
+}
+
+fn decode_stored<T: BorshDeserialize>(key: &[u8], bytes: &[u8]) -> T {
+    borsh::from_slice(bytes).unwrap_or_else(|e| {
+        panic!(
+            "state corrupt: value under {:?} does not decode ({e})",
+            String::from_utf8_lossy(key)
+        )
+    })
+}
+
+#[derive(Clone)]
+struct Entry {
+    original: Option<Vec<u8>>,
+    current: Option<Vec<u8>>,
+}
+
+/// Pending writes over a committed state, read-through, with undo for failed transactions.
+///
+/// Invariant: for every key it has touched, `original` is the committed value and `current`
+/// the value after the writes so far; untouched keys read from the base.
+pub struct Overlay<'a, S: StateRead> {
+    base: &'a S,
+    entries: BTreeMap<Vec<u8>, Entry>,
+    journal: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+}
+
+/// The changes of one block: `None` deletes a key.
+pub type ChangeSet = BTreeMap<Vec<u8>, Option<Vec<u8>>>;
+
+impl<'a, S: StateRead> Overlay<'a, S> {
+    /// An empty overlay over `base`.
+    pub fn new(base: &'a S) -> Self {
+        Self {
+            base,
+            entries: BTreeMap::new(),
+            journal: Vec::new(),
+        }
+    }
+
+    fn entry(&mut self, key: &[u8]) -> &mut Entry {
+        if !self.entries.contains_key(key) {
+            let original = self.base.get(key);
+            self.entries.insert(
+                key.to_vec(),
+                Entry {
+                    current: original.clone(),
+                    original,
+                },
+            );
+        }
+        self.entries.get_mut(key).expect("inserted above")
+    }
+
+    /// The current value under `key`.
+    pub fn get_raw(&mut self, key: &[u8]) -> Option<&[u8]> {
+        self.entry(key).current.as_deref()
+    }
+
+    /// Decode the current value under `key`.
+    pub fn get<T: BorshDeserialize>(&mut self, key: &[u8]) -> Option<T> {
+        self.entry(key)
+            .current
+            .as_deref()
+            .map(|b| decode_stored(key, b))
+    }
+
+    /// Whether `key` holds a value.
+    pub fn contains(&mut self, key: &[u8]) -> bool {
+        self.entry(key).current.is_some()
+    }
+
+    /// Set or delete (`None`) the value under `key`.
+    pub fn put_raw(&mut self, key: &[u8], value: Option<Vec<u8>>) {
+        let entry = self.entry(key);
+        let previous = std::mem::replace(&mut entry.current, value);
+        self.journal.push((key.to_vec(), previous));
+    }
+
+    /// Store `value` under `key`.
+    pub fn put<T: BorshSerialize>(&mut self, key: &[u8], value: &T) {
+        let bytes = borsh::to_vec(value).expect("encoding to memory cannot fail");
+        self.put_raw(key, Some(bytes));
+    }
+
+    /// Delete `key`.
+    pub fn delete(&mut self, key: &[u8]) {
+        self.put_raw(key, None);
+    }
+
+    /// A point to roll back to.
+    pub fn checkpoint(&mut self) -> usize {
+        self.journal.len()
+    }
+
+    /// Undo every write made since `checkpoint`.
+    pub fn rollback(&mut self, checkpoint: usize) {
+        while self.journal.len() > checkpoint {
+            let (key, previous) = self.journal.pop().expect("length checked");
+            self.entries.get_mut(&key).expect("journaled keys have entries").current = previous;
+        }
+    }
+
+    /// Forget undo history (after a transaction is final within the block).
+    pub fn release(&mut self) {
+        self.journal.clear();
+    }
+
+    /// The net changes, folding each into `commitment`.
+    pub fn finish(self, commitment: &mut LtHash) -> ChangeSet {
+        let mut changes = ChangeSet::new();
+        for (key, entry) in self.entries {
+            if entry.original == entry.current {
+                continue;
+            }
+            if let Some(old) = &entry.original {
+                commitment.subtract(&commitment_entry(&key, old));
+            }
+            if let Some(new) = &entry.current {
+                commitment.add(&commitment_entry(&key, new));
+            }
+            changes.insert(key, entry.current);
+        }
+        changes
+    }
+}
+
+/// The bytes an entry contributes to the state commitment: `len(key) as u32 LE ‖ key ‖ value`.
+pub fn commitment_entry(key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(4 + key.len() + value.len());
+    out.extend_from_slice(&(key.len() as u32).to_le_bytes());
+    out.extend_from_slice(key);
+    out.extend_from_slice(value);
+    out
+}
+
+/// The state root of a commitment.
+pub fn state_root(commitment: &LtHash) -> Hash32 {
+    Hash32(commitment.checksum().0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rollback_restores_and_finish_reports_net_changes() {
+        let mut base = BTreeMap::new();
+        base.insert(b"a".to_vec(), b"1".to_vec());
+        let mut ov = Overlay::new(&base);
+        ov.put_raw(b"b", Some(b"2".to_vec()));
+        ov.release();
+        let cp = ov.checkpoint();
+        ov.put_raw(b"a", None);
+        ov.put_raw(b"c", Some(b"3".to_vec()));
+        ov.rollback(cp);
+        assert_eq!(ov.get_raw(b"a"), Some(&b"1"[..]));
+        assert_eq!(ov.get_raw(b"c"), None);
+        let mut h = LtHash::new();
+        let changes = ov.finish(&mut h);
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[&b"b".to_vec()], Some(b"2".to_vec()));
+    }
+
+    #[test]
+    fn commitment_depends_on_content_not_history() {
+        let base = BTreeMap::new();
+        let mut h1 = LtHash::new();
+        let mut ov = Overlay::new(&base);
+        ov.put_raw(b"x", Some(b"1".to_vec()));
+        ov.put_raw(b"y", Some(b"2".to_vec()));
+        let c1 = ov.finish(&mut h1);
+
+        let mut applied: BTreeMap<Vec<u8>, Vec<u8>> =
+            c1.into_iter().map(|(k, v)| (k, v.unwrap())).collect();
+        let mut ov = Overlay::new(&applied);
+        ov.put_raw(b"y", Some(b"9".to_vec()));
+        ov.put_raw(b"z", Some(b"3".to_vec()));
+        let c2 = ov.finish(&mut h1);
+        for (k, v) in c2 {
+            applied.insert(k, v.unwrap());
+        }
+
+        let mut h2 = LtHash::new();
+        let mut ov = Overlay::new(&base);
+        ov.put_raw(b"z", Some(b"3".to_vec()));
+        ov.put_raw(b"y", Some(b"9".to_vec()));
+        ov.put_raw(b"x", Some(b"1".to_vec()));
+        ov.finish(&mut h2);
+        assert_eq!(state_root(&h1), state_root(&h2));
+
+        let mut h3 = LtHash::new();
+        let mut ov = Overlay::new(&base);
+        ov.put_raw(b"z", Some(b"3".to_vec()));
+        ov.put_raw(b"y", Some(b"2".to_vec()));
+        ov.put_raw(b"x", Some(b"1".to_vec()));
+        ov.finish(&mut h3);
+        assert_ne!(state_root(&h1), state_root(&h3));
+    }
+}
