@@ -1,0 +1,305 @@
+//! `verity bench settle`: settled calls per second through block execution with state
+//! committed to disk, next to the raw ed25519 batch-verification rate of the same signatures
+//! on the same machine in the same run.
+//!
+//! Both sides verify exactly the same signatures (each call's ticket and receipt) grouped the
+//! same way (one batch per receipt transaction). The ledger side also decodes the transactions,
+//! checks every call, moves escrow, writes call records, settles every call after its challenge
+//! window (a four-way split), and commits each block, its events and indexes to redb with fsync,
+//! through the same code a validator runs for a finalized block.
+
+use super::Ctx;
+use anyhow::{Context, Result};
+use clap::Subcommand;
+use commonware_cryptography::{Digestible, sha256};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::time::{Duration, Instant};
+use verity_chain::{Block, BlockLimits};
+use verity_ledger::{
+    Amount, Genesis, GenesisAccount, GenesisValidator, Hash32, Keypair, Mode, Namespaces, PaidCall,
+    Params, Payload, PublicKeyBytes, Receipt, Ticket, Transaction,
+    crypto::{self, SignedMessage},
+};
+use verity_node::ChainApp;
+
+/// Benchmarks.
+#[derive(Subcommand)]
+pub enum Command {
+    /// Settlement throughput against raw batch signature verification.
+    Settle {
+        /// Calls to settle.
+        #[arg(long, default_value_t = 32_768)]
+        calls: usize,
+        /// Calls per receipt transaction (one transaction per block).
+        #[arg(long, default_value_t = 4_096)]
+        batch: usize,
+        /// Distinct callers.
+        #[arg(long, default_value_t = 64)]
+        callers: usize,
+    },
+}
+
+/// Run a benchmark.
+pub fn run(_ctx: &Ctx, command: Command) -> Result<()> {
+    let Command::Settle {
+        calls,
+        batch,
+        callers,
+    } = command;
+    settle(calls, batch.max(1), callers.max(1))
+}
+
+struct Chain {
+    app: ChainApp,
+    parent: sha256::Digest,
+    time_ms: u64,
+}
+
+impl Chain {
+    fn apply(&mut self, txs: Vec<Vec<u8>>, advance_ms: u64) -> Result<()> {
+        let (height, root) = verity_chain::Application::last_applied(&self.app);
+        self.time_ms += advance_ms;
+        let block = Block {
+            parent: self.parent,
+            height: height + 1,
+            timestamp_ms: self.time_ms,
+            state_height: height,
+            state_root: root,
+            txs: txs.into_iter().map(Into::into).collect(),
+        };
+        let digest = block.digest();
+        verity_chain::Application::apply(&self.app, &block, digest.0)?;
+        self.parent = digest;
+        Ok(())
+    }
+}
+
+fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
+    let chain_id = "bench";
+    let ns = Namespaces::new(chain_id);
+    let node = Keypair::from_seed(1);
+    let owner = Keypair::from_seed(2);
+    let payers: Vec<Keypair> = (0..callers as u64).map(|i| Keypair::from_seed(100 + i)).collect();
+    let per_caller: Amount = 1_000_000_000_000;
+    let mut accounts = vec![
+        GenesisAccount {
+            address: node.address(),
+            balance: per_caller * 10,
+        },
+        GenesisAccount {
+            address: owner.address(),
+            balance: per_caller,
+        },
+    ];
+    accounts.extend(payers.iter().map(|k| GenesisAccount {
+        address: k.address(),
+        balance: per_caller,
+    }));
+    let params = Params {
+        max_calls_per_batch: batch as u32,
+        max_tx_bytes: (batch * 512 + 4096) as u32,
+        ..Params::default()
+    };
+    let genesis = Genesis {
+        chain_id: chain_id.into(),
+        genesis_time_ms: 1_000,
+        params: params.clone(),
+        accounts,
+        validators: vec![GenesisValidator {
+            public_key: Keypair::from_seed(3).public(),
+            p2p: "127.0.0.1:1".into(),
+        }],
+    };
+    let dir = tempfile::tempdir()?;
+    let store = verity_storage::Store::open(&dir.path().join("ledger.redb"))?;
+    let limits = BlockLimits {
+        max_txs: 1024,
+        max_bytes: params.max_tx_bytes as usize * 4,
+    };
+    let namespace = b"bench".to_vec();
+    let app = ChainApp::open(store, genesis, &namespace, limits)?;
+    let genesis_root = Block::genesis(&namespace, app.head().state_root.0).digest();
+    let mut chain = Chain {
+        app,
+        parent: genesis_root,
+        time_ms: 1_000,
+    };
+
+    // Setup (not timed): a model, a node, escrow for every caller.
+    let model = Hash32([9; 32]);
+    let tx = |key: &Keypair, nonce: u64, payload: Payload| {
+        let calls = match &payload {
+            Payload::SubmitReceipts { calls } => calls.len(),
+            _ => 0,
+        };
+        Transaction {
+            signer: key.public(),
+            nonce,
+            fee: params.required_fee(calls),
+            payload,
+        }
+        .sign(key, &ns)
+        .encode()
+    };
+    let mut setup = vec![
+        tx(
+            &owner,
+            0,
+            Payload::RegisterModel {
+                model,
+                name: "bench".into(),
+                royalty_bps: 1_000,
+                input: verity_ledger::InputSpec {
+                    shape: vec![1, 64],
+                    dtype: verity_ledger::DType::F32,
+                },
+                modes: vec![Mode::Signed],
+            },
+        ),
+        tx(
+            &node,
+            0,
+            Payload::RegisterNode {
+                endpoint: "http://127.0.0.1:1".into(),
+                hardware: verity_ledger::HardwareProfile {
+                    gpu: "cpu".into(),
+                    watts: 65,
+                    cost_usd_cents: 0,
+                },
+                models: vec![model],
+                prices: vec![verity_ledger::ModePrice {
+                    mode: Mode::Signed,
+                    price: 1_000,
+                }],
+                stake: params.min_stake,
+            },
+        ),
+    ];
+    for p in &payers {
+        setup.push(tx(p, 0, Payload::EscrowDeposit { amount: per_caller / 2 }));
+    }
+    chain.apply(setup, 1_000)?;
+
+    eprintln!("signing {calls} tickets and receipts (client-side work, not timed)…");
+    let expiry = chain.time_ms + params.max_ticket_lifetime_ms / 2;
+    let paid: Vec<PaidCall> = (0..calls)
+        .map(|i| {
+            let caller = &payers[i % callers];
+            let ticket = Ticket {
+                caller: caller.address(),
+                model,
+                node: node.address(),
+                input_hash: crypto::sha256(&[&(i as u64).to_le_bytes()]),
+                mode: Mode::Signed,
+                price_cap: 1_000,
+                nonce: i as u64,
+                expiry_ms: expiry,
+            };
+            let receipt = Receipt {
+                ticket: ticket.id(),
+                output_hash: crypto::sha256(&[b"out", &(i as u64).to_le_bytes()]),
+                price: 1_000,
+                time_ms: chain.time_ms,
+            };
+            PaidCall {
+                ticket_signature: ticket.sign(caller, &ns),
+                receipt_signature: receipt.sign(&node, &ns),
+                ticket,
+                receipt,
+            }
+        })
+        .collect();
+    let txs: Vec<Vec<u8>> = paid
+        .chunks(batch)
+        .enumerate()
+        .map(|(i, c)| tx(&node, 1 + i as u64, Payload::SubmitReceipts { calls: c.to_vec() }))
+        .collect();
+
+    // Baseline: the raw batch verification of the same signatures, in the same groups.
+    let caller_keys: Vec<_> = payers.iter().map(Keypair::public).collect();
+    let raw = measure_raw(&paid, batch, &ns, &caller_keys, &node.public());
+
+    // Ours: accept every batch, then settle them all, committing each block.
+    let bar = ProgressBar::new(txs.len() as u64 + 1).with_style(
+        ProgressStyle::with_template("{msg:>10} [{bar:30}] {pos}/{len} blocks")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("settling");
+    let start = Instant::now();
+    for t in txs {
+        chain.apply(vec![t], 10)?;
+        bar.inc(1);
+    }
+    let accepted = start.elapsed();
+    chain.apply(Vec::new(), params.challenge_window_ms + 1)?;
+    bar.inc(1);
+    bar.finish_and_clear();
+    let total = start.elapsed();
+    let settled = count_settled(&chain.app)?;
+    anyhow::ensure!(settled == calls as u64, "{settled} of {calls} calls settled");
+
+    let ours = calls as f64 / total.as_secs_f64();
+    let raw_rate = calls as f64 / raw.as_secs_f64();
+    println!("| calls | per batch | settled calls/s (execute + commit) | raw ed25519 batch verify, calls/s (2 sig/call) | ratio | accept phase | settle block |");
+    println!("|---|---|---|---|---|---|---|");
+    println!(
+        "| {calls} | {batch} | {ours:.0} | {raw_rate:.0} | {:.1} % | {:.0} ms | {:.0} ms |",
+        100.0 * ours / raw_rate,
+        accepted.as_secs_f64() * 1e3,
+        (total - accepted).as_secs_f64() * 1e3
+    );
+    Ok(())
+}
+
+fn measure_raw(
+    paid: &[PaidCall],
+    batch: usize,
+    ns: &Namespaces,
+    caller_keys: &[PublicKeyBytes],
+    node_key: &PublicKeyBytes,
+) -> Duration {
+    let messages: Vec<(Vec<u8>, Vec<u8>)> = paid
+        .iter()
+        .map(|c| (c.ticket.signing_bytes(), c.receipt.signing_bytes()))
+        .collect();
+    let keys: Vec<&PublicKeyBytes> = (0..paid.len()).map(|i| &caller_keys[i % caller_keys.len()]).collect();
+    let start = Instant::now();
+    for (chunk, (msgs, keys)) in paid.chunks(batch).zip(messages.chunks(batch).zip(keys.chunks(batch))) {
+        let mut items = Vec::with_capacity(chunk.len() * 2);
+        for ((c, (t, r)), k) in chunk.iter().zip(msgs).zip(keys) {
+            items.push(SignedMessage {
+                namespace: &ns.ticket,
+                message: t,
+                key: k,
+                signature: &c.ticket_signature,
+            });
+            items.push(SignedMessage {
+                namespace: &ns.receipt,
+                message: r,
+                key: node_key,
+                signature: &c.receipt_signature,
+            });
+        }
+        let ok = crypto::verify_all(&items);
+        assert!(ok.iter().all(|v| *v), "every benchmark signature is valid");
+    }
+    start.elapsed()
+}
+
+fn count_settled(app: &ChainApp) -> Result<u64> {
+    let key = verity_node::app::kind_key("CallSettled");
+    let mut n = 0;
+    let mut after = None;
+    loop {
+        let page = app
+            .store()
+            .events_by_index(&key, verity_storage::Order::Ascending, after, verity_storage::MAX_PAGE)
+            .context("reading events")?;
+        n += page.len() as u64;
+        match page.last() {
+            Some((seq, _)) if page.len() == verity_storage::MAX_PAGE => after = Some(*seq),
+            _ => return Ok(n),
+        }
+    }
+}
