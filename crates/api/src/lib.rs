@@ -162,7 +162,13 @@ mod tests {
     fn openapi_document_is_valid_json_with_every_path() {
         let doc: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
         assert_eq!(doc["openapi"], "3.1.0");
-        for path in ["/v1/status", "/v1/txs", "/v1/calls/{id}", "/v1/events", super::OPENAPI_PATH] {
+        for path in [
+            "/v1/status",
+            "/v1/txs",
+            "/v1/calls/{id}",
+            "/v1/events",
+            super::OPENAPI_PATH,
+        ] {
             assert!(doc["paths"][path].is_object(), "{path} undocumented");
         }
     }

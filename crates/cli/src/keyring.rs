@@ -16,8 +16,12 @@ pub fn path(home: &Path, name: &str) -> PathBuf {
 
 /// Load the key named `name`.
 pub fn load(home: &Path, name: &str) -> Result<Keypair> {
-    verity_node::home::read_key(&path(home, name))
-        .with_context(|| format!("no usable key '{name}'; create it with `verity keys new {name}` (keys live in {})", dir(home).display()))
+    verity_node::home::read_key(&path(home, name)).with_context(|| {
+        format!(
+            "no usable key '{name}'; create it with `verity keys new {name}` (keys live in {})",
+            dir(home).display()
+        )
+    })
 }
 
 /// An address given as `verity1…` or as the name of a local key.
@@ -42,7 +46,11 @@ pub fn list(home: &Path) -> Result<Vec<(String, Keypair)>> {
     for entry in entries {
         let p = entry?.path();
         if p.extension().is_some_and(|e| e == "key") {
-            let name = p.file_stem().unwrap_or_default().to_string_lossy().to_string();
+            let name = p
+                .file_stem()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
             out.push((name.clone(), load(home, &name)?));
         }
     }

@@ -15,7 +15,12 @@ struct Cli {
     #[arg(long, global = true, env = "VERITY_HOME", default_value = ".verity")]
     home: PathBuf,
     /// API of the validator to talk to.
-    #[arg(long, global = true, env = "VERITY_URL", default_value = "http://127.0.0.1:7070")]
+    #[arg(
+        long,
+        global = true,
+        env = "VERITY_URL",
+        default_value = "http://127.0.0.1:7070"
+    )]
     url: String,
     #[command(subcommand)]
     command: Command,

@@ -93,7 +93,11 @@ impl Client {
         &self.base
     }
 
-    fn answer<T: DeserializeOwned>(&self, path: &str, r: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>) -> Result<T> {
+    fn answer<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        r: std::result::Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+    ) -> Result<T> {
         let mut response = r.map_err(|e| ClientError::Unreachable {
             url: self.base.clone(),
             reason: e.to_string(),
@@ -123,7 +127,10 @@ impl Client {
 
     /// POST `body` as JSON to `path` and decode the answer.
     pub fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T> {
-        let r = self.agent.post(format!("{}{path}", self.base)).send_json(body);
+        let r = self
+            .agent
+            .post(format!("{}{path}", self.base))
+            .send_json(body);
         self.answer(path, r)
     }
 
@@ -223,7 +230,9 @@ impl Client {
                     std::thread::sleep(Duration::from_millis(100))
                 }
                 TxView::Pending { .. } => {
-                    return Err(ClientError::Timeout(format!("transaction {hash} still pending")));
+                    return Err(ClientError::Timeout(format!(
+                        "transaction {hash} still pending"
+                    )));
                 }
             }
         }

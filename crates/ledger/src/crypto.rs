@@ -23,9 +23,15 @@ pub fn sha256(parts: &[&[u8]]) -> Hash32 {
     Hash32(Sha256::hash(parts).0)
 }
 
-/// An ed25519 key pair.
+/// An ed25519 key pair. Its `Debug` form shows the address only, never the secret.
 #[derive(Clone)]
 pub struct Keypair(PrivateKey);
+
+impl std::fmt::Debug for Keypair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Keypair({})", self.address())
+    }
+}
 
 impl Keypair {
     /// A key derived from `seed`: deterministic, for tests and fixed demo accounts only.
@@ -82,7 +88,10 @@ pub fn verify(
     message: &[u8],
     signature: &SignatureBytes,
 ) -> bool {
-    let (Some(key), Ok(sig)) = (public_key(key), Signature::decode(Copying(&signature.0[..]))) else {
+    let (Some(key), Ok(sig)) = (
+        public_key(key),
+        Signature::decode(Copying(&signature.0[..])),
+    ) else {
         return false;
     };
     key.verify(namespace, message, &sig)
@@ -110,7 +119,12 @@ pub fn verify_all(items: &[SignedMessage<'_>]) -> Vec<bool> {
     }
     let decoded: Option<Vec<(PublicKey, Signature)>> = items
         .iter()
-        .map(|m| Some((public_key(m.key)?, Signature::decode(Copying(&m.signature.0[..])).ok()?)))
+        .map(|m| {
+            Some((
+                public_key(m.key)?,
+                Signature::decode(Copying(&m.signature.0[..])).ok()?,
+            ))
+        })
         .collect();
     if let Some(decoded) = decoded {
         let mut seed = Sha256::default();
@@ -163,7 +177,11 @@ mod tests {
     fn batch_finds_the_bad_signature() {
         let keys: Vec<_> = (0..5).map(Keypair::from_seed).collect();
         let msgs: Vec<Vec<u8>> = (0..5u8).map(|i| vec![i; 10]).collect();
-        let mut sigs: Vec<_> = keys.iter().zip(&msgs).map(|(k, m)| k.sign(b"n", m)).collect();
+        let mut sigs: Vec<_> = keys
+            .iter()
+            .zip(&msgs)
+            .map(|(k, m)| k.sign(b"n", m))
+            .collect();
         let pubs: Vec<_> = keys.iter().map(Keypair::public).collect();
         let batch = |sigs: &[SignatureBytes]| {
             let items: Vec<_> = (0..5)

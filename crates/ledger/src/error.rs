@@ -47,7 +47,9 @@ pub enum TxError {
         available: Amount,
     },
     /// Not enough escrow.
-    #[error("insufficient escrow in {account}: {needed} needed, {available} available; deposit with `verity tx escrow-deposit`")]
+    #[error(
+        "insufficient escrow in {account}: {needed} needed, {available} available; deposit with `verity tx escrow-deposit`"
+    )]
     InsufficientEscrow {
         /// Account.
         account: Address,

@@ -286,10 +286,10 @@ impl Ledger {
         if let Some(e) = error {
             return Err(e);
         }
-        if let Some((index, reason)) = first_refusal(&outcome.calls) {
-            if outcome.calls.iter().all(|c| c.refused.is_some()) {
-                return Err(TxError::NoAcceptableCall { index, reason });
-            }
+        if let Some((index, reason)) = first_refusal(&outcome.calls)
+            && outcome.calls.iter().all(|c| c.refused.is_some())
+        {
+            return Err(TxError::NoAcceptableCall { index, reason });
         }
         Ok(outcome)
     }

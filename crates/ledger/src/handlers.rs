@@ -35,7 +35,11 @@ pub(crate) fn validate_stateless(payload: &Payload, params: &Params) -> Result<(
     };
     match payload {
         Payload::RegisterModel {
-            name, input, modes, royalty_bps, ..
+            name,
+            input,
+            modes,
+            royalty_bps,
+            ..
         } => {
             text("name", name)?;
             royalty(*royalty_bps, params)?;
@@ -122,7 +126,9 @@ fn unique_modes(modes: impl Iterator<Item = Mode>) -> Result<(), TxError> {
         any = true;
     }
     if !any {
-        return Err(TxError::InvalidModes("at least one mode is required".into()));
+        return Err(TxError::InvalidModes(
+            "at least one mode is required".into(),
+        ));
     }
     Ok(())
 }

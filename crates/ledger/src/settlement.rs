@@ -21,7 +21,8 @@ use crate::{
 
 /// Divide `price` between the four parties.
 pub fn split(price: Amount, royalty_bps: Bps, params: &Params) -> Split {
-    let part = |bps: Bps| (u128::from(price) * u128::from(bps) / u128::from(BPS_DENOMINATOR)) as u64;
+    let part =
+        |bps: Bps| (u128::from(price) * u128::from(bps) / u128::from(BPS_DENOMINATOR)) as u64;
     let royalty = part(royalty_bps);
     let verifier = part(params.verifier_fee_bps);
     let protocol = part(params.protocol_fee_bps);
@@ -40,9 +41,12 @@ pub(crate) fn settle_due<S: StateRead>(
 ) {
     let mut cursor: QueueCursor = ov.get(QUEUE_KEY).unwrap_or_default();
     let start = cursor.head;
-    while cursor.head < cursor.tail && ((cursor.head - start) as usize) < MAX_SETTLEMENTS_PER_BLOCK {
+    while cursor.head < cursor.tail && ((cursor.head - start) as usize) < MAX_SETTLEMENTS_PER_BLOCK
+    {
         let slot = queue_key(cursor.head);
-        let id: CallId = ov.get(&slot).expect("queue slots between head and tail are filled");
+        let id: CallId = ov
+            .get(&slot)
+            .expect("queue slots between head and tail are filled");
         let key = call_key(&id);
         let mut call: Call = ov.get(&key).expect("queued calls exist");
         if call.settle_after_ms > ctx.time_ms {

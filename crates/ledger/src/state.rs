@@ -25,10 +25,7 @@
 //! adds its new one, so a block costs time proportional to what it changed, and two stores hold
 //! the same entries exactly when their roots are equal, whatever history led there.
 
-use crate::{
-    StateRead,
-    types::*,
-};
+use crate::{StateRead, types::*};
 use borsh::{BorshDeserialize, BorshSerialize};
 use commonware_cryptography::lthash::LtHash;
 use serde::{Deserialize, Serialize};
@@ -89,7 +86,9 @@ pub fn queue_key(seq: u64) -> Vec<u8> {
 }
 
 /// A sum of tokens that becomes withdrawable at a block time.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 pub struct Release {
     /// Base units.
     pub amount: Amount,
@@ -98,7 +97,9 @@ pub struct Release {
 }
 
 /// An account: free balance, call escrow and replay protection.
-#[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 pub struct Account {
     /// Known once the account has signed a transaction; needed to check its tickets.
     pub public_key: Option<PublicKeyBytes>,
@@ -160,7 +161,9 @@ impl Node {
 }
 
 /// Where a call is in its life.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum CallStatus {
     /// Paid from escrow, waiting for its challenge window to close.
@@ -173,7 +176,9 @@ pub enum CallStatus {
 }
 
 /// How a settled call's price was divided. The four parts always sum to the price.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 pub struct Split {
     /// To the node operator.
     pub node: Amount,
@@ -234,7 +239,9 @@ pub struct ChainInfo {
 }
 
 /// The last executed block.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 pub struct Clock {
     /// Height.
     pub height: u64,
@@ -365,7 +372,10 @@ impl<'a, S: StateRead> Overlay<'a, S> {
     pub fn rollback(&mut self, checkpoint: usize) {
         while self.journal.len() > checkpoint {
             let (key, previous) = self.journal.pop().expect("length checked");
-            self.entries.get_mut(&key).expect("journaled keys have entries").current = previous;
+            self.entries
+                .get_mut(&key)
+                .expect("journaled keys have entries")
+                .current = previous;
         }
     }
 

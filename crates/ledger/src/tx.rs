@@ -372,6 +372,11 @@ mod tests {
     fn json_form_is_readable() {
         let json = serde_json::to_value(sample()).unwrap();
         assert_eq!(json["tx"]["payload"]["type"], "transfer");
-        assert!(json["tx"]["payload"]["to"].as_str().unwrap().starts_with("verity1"));
+        assert!(
+            json["tx"]["payload"]["to"]
+                .as_str()
+                .unwrap()
+                .starts_with("verity1")
+        );
     }
 }

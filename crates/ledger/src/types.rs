@@ -69,7 +69,9 @@ macro_rules! hex_serde {
 
 /// A 32-byte digest (SHA-256 unless stated otherwise): model ids, input/output hashes,
 /// ticket ids, transaction hashes, state roots.
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, BorshSerialize, BorshDeserialize,
+)]
 pub struct Hash32(pub [u8; 32]);
 hex_serde!(Hash32, 32);
 
@@ -175,7 +177,18 @@ pub enum ParseError {
 
 /// How a call's result is backed. Each mode is priced separately by each node.
 #[derive(
-    Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 #[borsh(use_discriminant = true)]
 #[serde(rename_all = "lowercase")]
@@ -224,7 +237,16 @@ impl fmt::Display for Mode {
 
 /// Element type of a model's input tensor.
 #[derive(
-    Clone, Copy, PartialEq, Eq, Hash, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
 )]
 #[borsh(use_discriminant = true)]
 #[serde(rename_all = "lowercase")]
@@ -248,7 +270,9 @@ impl FromStr for DType {
             "u8" => Ok(DType::U8),
             "i8" => Ok(DType::I8),
             "i32" => Ok(DType::I32),
-            other => Err(format!("unknown dtype '{other}'; use one of f32, u8, i8, i32")),
+            other => Err(format!(
+                "unknown dtype '{other}'; use one of f32, u8, i8, i32"
+            )),
         }
     }
 }
@@ -274,7 +298,9 @@ pub struct HardwareProfile {
 }
 
 /// A node's own price per call for one verification mode.
-#[derive(Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
 pub struct ModePrice {
     /// The verification mode.
     pub mode: Mode,

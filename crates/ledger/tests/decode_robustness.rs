@@ -8,7 +8,12 @@ use proptest::prelude::*;
 use verity_ledger::*;
 
 fn valid_batch(m: &Market) -> Vec<u8> {
-    m.chain.sign(&m.node, Payload::SubmitReceipts { calls: vec![m.call(1), m.call(2)] })
+    m.chain.sign(
+        &m.node,
+        Payload::SubmitReceipts {
+            calls: vec![m.call(1), m.call(2)],
+        },
+    )
 }
 
 proptest! {

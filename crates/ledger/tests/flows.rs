@@ -23,7 +23,10 @@ fn a_paid_call_settles_into_four_balances() {
     assert_eq!(out.status, TxStatus::Applied);
     assert_eq!(out.calls[0].refused, None);
     let fee = m.chain.params.required_fee(1);
-    assert_eq!(m.chain.account(&m.caller.address()).escrow, 1_000_000 - 1_000);
+    assert_eq!(
+        m.chain.account(&m.caller.address()).escrow,
+        1_000_000 - 1_000
+    );
     assert_eq!(m.chain.call(&id).unwrap().status, CallStatus::Pending);
 
     // Not yet: the window is still open.
@@ -144,9 +147,15 @@ fn replayed_transaction_is_rejected() {
     let mut m = Market::new(1_000);
     let to = key(60).address();
     let tx = m.chain.sign(&m.caller, Payload::Transfer { to, amount: 5 });
-    assert_eq!(m.chain.block(&[tx.clone()], 1).outcomes[0].status, TxStatus::Applied);
+    assert_eq!(
+        m.chain.block(std::slice::from_ref(&tx), 1).outcomes[0].status,
+        TxStatus::Applied
+    );
     let again = m.chain.block(&[tx], 1);
-    assert_eq!(rejected_code(&again.outcomes[0]).as_deref(), Some("bad_nonce"));
+    assert_eq!(
+        rejected_code(&again.outcomes[0]).as_deref(),
+        Some("bad_nonce")
+    );
     assert_eq!(m.chain.account(&to).balance, 5);
 }
 
@@ -159,7 +168,10 @@ fn forged_signature_is_rejected_without_any_change() {
     stx.signature.0[10] ^= 0x40;
     let before = m.chain.account(&m.caller.address());
     let out = m.chain.block(&[stx.encode()], 1);
-    assert_eq!(rejected_code(&out.outcomes[0]).as_deref(), Some("invalid_signature"));
+    assert_eq!(
+        rejected_code(&out.outcomes[0]).as_deref(),
+        Some("invalid_signature")
+    );
     assert_eq!(m.chain.account(&m.caller.address()), before);
     assert_eq!(m.chain.account(&to).balance, 0);
     // Signed for another chain.
@@ -171,7 +183,10 @@ fn forged_signature_is_rejected_without_any_change() {
     }
     .sign(&m.caller, &Namespaces::new("other-chain"));
     let out = m.chain.block(&[other.encode()], 1);
-    assert_eq!(rejected_code(&out.outcomes[0]).as_deref(), Some("invalid_signature"));
+    assert_eq!(
+        rejected_code(&out.outcomes[0]).as_deref(),
+        Some("invalid_signature")
+    );
 }
 
 #[test]
@@ -180,12 +195,21 @@ fn malformed_bytes_are_rejected_and_the_block_goes_on() {
     let to = key(60).address();
     let good = m.chain.sign(&m.caller, Payload::Transfer { to, amount: 5 });
     let out = m.chain.block(&[vec![1, 2, 3], vec![], good], 1);
-    assert_eq!(rejected_code(&out.outcomes[0]).as_deref(), Some("malformed_tx"));
-    assert_eq!(rejected_code(&out.outcomes[1]).as_deref(), Some("malformed_tx"));
+    assert_eq!(
+        rejected_code(&out.outcomes[0]).as_deref(),
+        Some("malformed_tx")
+    );
+    assert_eq!(
+        rejected_code(&out.outcomes[1]).as_deref(),
+        Some("malformed_tx")
+    );
     assert_eq!(out.outcomes[2].status, TxStatus::Applied);
     let huge = vec![0u8; m.chain.params.max_tx_bytes as usize + 1];
     let out = m.chain.block(&[huge], 1);
-    assert_eq!(rejected_code(&out.outcomes[0]).as_deref(), Some("tx_too_large"));
+    assert_eq!(
+        rejected_code(&out.outcomes[0]).as_deref(),
+        Some("tx_too_large")
+    );
 }
 
 #[test]
@@ -193,9 +217,14 @@ fn nonce_fee_and_balance_rejections() {
     let mut m = Market::new(1_000);
     let to = key(60).address();
     let nonce = m.chain.account(&m.caller.address()).nonce;
-    let ahead = m.chain.sign_with(&m.caller, Payload::Transfer { to, amount: 1 }, nonce + 1);
+    let ahead = m
+        .chain
+        .sign_with(&m.caller, Payload::Transfer { to, amount: 1 }, nonce + 1);
     let out = m.chain.block(&[ahead], 1);
-    assert_eq!(rejected_code(&out.outcomes[0]).as_deref(), Some("bad_nonce"));
+    assert_eq!(
+        rejected_code(&out.outcomes[0]).as_deref(),
+        Some("bad_nonce")
+    );
 
     let cheap = Transaction {
         signer: m.caller.public(),
@@ -206,16 +235,30 @@ fn nonce_fee_and_balance_rejections() {
     .sign(&m.caller, m.chain.ledger.namespaces())
     .encode();
     let out = m.chain.block(&[cheap], 1);
-    assert_eq!(rejected_code(&out.outcomes[0]).as_deref(), Some("fee_too_low"));
+    assert_eq!(
+        rejected_code(&out.outcomes[0]).as_deref(),
+        Some("fee_too_low")
+    );
 
     let pauper = key(61);
     let out = m.chain.run(&pauper, Payload::Transfer { to, amount: 1 });
     assert_eq!(rejected_code(&out).as_deref(), Some("insufficient_balance"));
 
-    let out = m.chain.run(&m.caller.clone(), Payload::Transfer { to, amount: FUNDS * 2 });
+    let out = m.chain.run(
+        &m.caller.clone(),
+        Payload::Transfer {
+            to,
+            amount: FUNDS * 2,
+        },
+    );
     assert_eq!(failed_code(&out).as_deref(), Some("insufficient_balance"));
-    assert_eq!(out.fee_paid, m.chain.params.base_fee, "a failed payload still pays its fee");
-    let out = m.chain.run(&m.caller.clone(), Payload::Transfer { to, amount: 0 });
+    assert_eq!(
+        out.fee_paid, m.chain.params.base_fee,
+        "a failed payload still pays its fee"
+    );
+    let out = m
+        .chain
+        .run(&m.caller.clone(), Payload::Transfer { to, amount: 0 });
     assert_eq!(rejected_code(&out).as_deref(), Some("zero_amount"));
 }
 
@@ -232,25 +275,37 @@ fn model_registration_rules() {
     if let Payload::RegisterModel { input, .. } = &mut bad_shape {
         input.shape = vec![1, 0];
     }
-    assert_eq!(rejected_code(&c.run(&a, bad_shape)).as_deref(), Some("invalid_input_spec"));
+    assert_eq!(
+        rejected_code(&c.run(&a, bad_shape)).as_deref(),
+        Some("invalid_input_spec")
+    );
     let mut no_modes = register_model(4, 0);
     if let Payload::RegisterModel { modes, .. } = &mut no_modes {
         modes.clear();
     }
-    assert_eq!(rejected_code(&c.run(&a, no_modes)).as_deref(), Some("invalid_modes"));
+    assert_eq!(
+        rejected_code(&c.run(&a, no_modes)).as_deref(),
+        Some("invalid_modes")
+    );
     let update = Payload::UpdateModel {
         model: model_id(1),
         royalty_bps: 100,
         modes: vec![Mode::Zk],
     };
-    assert_eq!(failed_code(&c.run(&b, update.clone())).as_deref(), Some("not_model_owner"));
+    assert_eq!(
+        failed_code(&c.run(&b, update.clone())).as_deref(),
+        Some("not_model_owner")
+    );
     assert_eq!(c.run(&a, update).status, TxStatus::Applied);
     let unknown = Payload::UpdateModel {
         model: model_id(8),
         royalty_bps: 100,
         modes: vec![Mode::Zk],
     };
-    assert_eq!(failed_code(&c.run(&a, unknown)).as_deref(), Some("unknown_model"));
+    assert_eq!(
+        failed_code(&c.run(&a, unknown)).as_deref(),
+        Some("unknown_model")
+    );
 }
 
 #[test]
@@ -267,22 +322,40 @@ fn node_registration_staking_and_unbonding() {
     if let Payload::RegisterNode { endpoint, .. } = &mut long {
         *endpoint = "x".repeat(10_000);
     }
-    assert_eq!(rejected_code(&c.run(&n, long)).as_deref(), Some("text_too_long"));
-    assert_eq!(c.run(&n, register_node(vec![model_id(1)], min)).status, TxStatus::Applied);
+    assert_eq!(
+        rejected_code(&c.run(&n, long)).as_deref(),
+        Some("text_too_long")
+    );
+    assert_eq!(
+        c.run(&n, register_node(vec![model_id(1)], min)).status,
+        TxStatus::Applied
+    );
     let twice = c.run(&n, register_node(vec![model_id(1)], min));
     assert_eq!(failed_code(&twice).as_deref(), Some("node_exists"));
     assert_eq!(c.node(&n.address()).unwrap().stake, min);
 
-    assert_eq!(c.run(&n, Payload::Bond { amount: 500 }).status, TxStatus::Applied);
+    assert_eq!(
+        c.run(&n, Payload::Bond { amount: 500 }).status,
+        TxStatus::Applied
+    );
     let too_much = c.run(&n, Payload::Unbond { amount: min + 501 });
-    assert_eq!(failed_code(&too_much).as_deref(), Some("insufficient_stake"));
-    assert_eq!(c.run(&n, Payload::Unbond { amount: 700 }).status, TxStatus::Applied);
+    assert_eq!(
+        failed_code(&too_much).as_deref(),
+        Some("insufficient_stake")
+    );
+    assert_eq!(
+        c.run(&n, Payload::Unbond { amount: 700 }).status,
+        TxStatus::Applied
+    );
     let early = c.run(&n, Payload::Withdraw);
     assert_eq!(failed_code(&early).as_deref(), Some("nothing_to_withdraw"));
     let balance = c.account(&n.address()).balance;
     c.block(&[], c.params.unbonding_period_ms);
     assert_eq!(c.run(&n, Payload::Withdraw).status, TxStatus::Applied);
-    assert_eq!(c.account(&n.address()).balance, balance + 700 - c.params.base_fee);
+    assert_eq!(
+        c.account(&n.address()).balance,
+        balance + 700 - c.params.base_fee
+    );
     assert_eq!(c.node(&n.address()).unwrap().stake, min - 200);
 
     // Below the minimum, the node's receipts are no longer accepted.
@@ -292,17 +365,27 @@ fn node_registration_staking_and_unbonding() {
     let batch = Payload::SubmitReceipts {
         calls: vec![CallSpec::new(&c, 1).sign(&c, &owner, &n)],
     };
-    assert_eq!(failed_code(&c.run(&n, batch)).as_deref(), Some("stake_below_minimum"));
+    assert_eq!(
+        failed_code(&c.run(&n, batch)).as_deref(),
+        Some("stake_below_minimum")
+    );
 }
 
 #[test]
 fn escrow_withdrawal_waits_for_the_unlock_period_and_keeps_paying() {
     let mut m = Market::new(10_000);
     let caller = m.caller.clone();
-    let too_much = m.chain.run(&caller, Payload::EscrowWithdraw { amount: 10_001 });
-    assert_eq!(failed_code(&too_much).as_deref(), Some("insufficient_escrow"));
+    let too_much = m
+        .chain
+        .run(&caller, Payload::EscrowWithdraw { amount: 10_001 });
     assert_eq!(
-        m.chain.run(&caller, Payload::EscrowWithdraw { amount: 10_000 }).status,
+        failed_code(&too_much).as_deref(),
+        Some("insufficient_escrow")
+    );
+    assert_eq!(
+        m.chain
+            .run(&caller, Payload::EscrowWithdraw { amount: 10_000 })
+            .status,
         TxStatus::Applied
     );
     // A ticket signed before the request is still paid.
@@ -311,7 +394,10 @@ fn escrow_withdrawal_waits_for_the_unlock_period_and_keeps_paying() {
     assert_eq!(failed_code(&early).as_deref(), Some("nothing_to_withdraw"));
     m.chain.block(&[], m.chain.params.escrow_unlock_ms);
     let balance = m.chain.account(&caller.address()).balance;
-    assert_eq!(m.chain.run(&caller, Payload::Withdraw).status, TxStatus::Applied);
+    assert_eq!(
+        m.chain.run(&caller, Payload::Withdraw).status,
+        TxStatus::Applied
+    );
     let account = m.chain.account(&caller.address());
     assert_eq!(account.escrow, 0);
     assert_eq!(account.balance, balance + 9_000 - m.chain.params.base_fee);
@@ -322,11 +408,16 @@ fn receipt_batch_limits() {
     let mut m = Market::new(1_000);
     let empty = m.submit(vec![]);
     assert_eq!(rejected_code(&empty).as_deref(), Some("empty_batch"));
-    let mut params = Params::default();
-    params.max_calls_per_batch = 2;
+    let params = Params {
+        max_calls_per_batch: 2,
+        ..Params::default()
+    };
     let (owner, node, caller) = (key(1), key(2), key(3));
-    let mut c = TestChain::with_params(&[(&owner, FUNDS), (&node, FUNDS), (&caller, FUNDS)], params);
-    let calls = (0..3).map(|i| CallSpec::new(&c, i).sign(&c, &caller, &node)).collect();
+    let mut c =
+        TestChain::with_params(&[(&owner, FUNDS), (&node, FUNDS), (&caller, FUNDS)], params);
+    let calls = (0..3)
+        .map(|i| CallSpec::new(&c, i).sign(&c, &caller, &node))
+        .collect();
     let out = c.run(&node, Payload::SubmitReceipts { calls });
     assert_eq!(rejected_code(&out).as_deref(), Some("batch_too_large"));
     let calls = vec![CallSpec::new(&c, 1).sign(&c, &caller, &node)];
@@ -339,7 +430,9 @@ fn check_tx_explains_before_inclusion() {
     let mut m = Market::new(1_000_000);
     let call = m.call(1);
     m.submit(vec![call.clone()]);
-    let replay = m.chain.sign(&m.node, Payload::SubmitReceipts { calls: vec![call] });
+    let replay = m
+        .chain
+        .sign(&m.node, Payload::SubmitReceipts { calls: vec![call] });
     let err = m
         .chain
         .ledger
@@ -347,10 +440,23 @@ fn check_tx_explains_before_inclusion() {
         .unwrap_err();
     assert_eq!(err.code(), "duplicate");
     assert!(err.to_string().contains("already used"), "{err}");
-    let fresh = m.chain.sign(&m.node, Payload::SubmitReceipts { calls: vec![m.call(2)] });
-    let ok = m.chain.ledger.check_tx(&m.chain.state, &fresh, m.chain.time_ms).unwrap();
+    let fresh = m.chain.sign(
+        &m.node,
+        Payload::SubmitReceipts {
+            calls: vec![m.call(2)],
+        },
+    );
+    let ok = m
+        .chain
+        .ledger
+        .check_tx(&m.chain.state, &fresh, m.chain.time_ms)
+        .unwrap();
     assert_eq!(ok.calls.len(), 1);
-    let err = m.chain.ledger.check_tx(&m.chain.state, b"garbage", 0).unwrap_err();
+    let err = m
+        .chain
+        .ledger
+        .check_tx(&m.chain.state, b"garbage", 0)
+        .unwrap_err();
     assert_eq!(err.code(), "malformed_tx");
 }
 

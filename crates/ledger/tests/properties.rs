@@ -13,28 +13,65 @@ use verity_ledger::*;
 
 #[derive(Clone, Debug)]
 enum Op {
-    Transfer { from: usize, to: usize, amount: u64 },
-    Deposit { who: usize, amount: u64 },
-    EscrowWithdraw { who: usize, amount: u64 },
-    Withdraw { who: usize },
-    Bond { amount: u64 },
-    Unbond { amount: u64 },
-    Calls { caller: usize, count: usize, price: u64, cap: u64 },
-    ReplayTicket { index: usize },
-    ReplayTx { index: usize },
-    Wait { ms: u64 },
+    Transfer {
+        from: usize,
+        to: usize,
+        amount: u64,
+    },
+    Deposit {
+        who: usize,
+        amount: u64,
+    },
+    EscrowWithdraw {
+        who: usize,
+        amount: u64,
+    },
+    Withdraw {
+        who: usize,
+    },
+    Bond {
+        amount: u64,
+    },
+    Unbond {
+        amount: u64,
+    },
+    Calls {
+        caller: usize,
+        count: usize,
+        price: u64,
+        cap: u64,
+    },
+    ReplayTicket {
+        index: usize,
+    },
+    ReplayTx {
+        index: usize,
+    },
+    Wait {
+        ms: u64,
+    },
 }
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..4usize, 0..4usize, 0..2_000_000u64).prop_map(|(from, to, amount)| Op::Transfer { from, to, amount }),
+        (0..4usize, 0..4usize, 0..2_000_000u64).prop_map(|(from, to, amount)| Op::Transfer {
+            from,
+            to,
+            amount
+        }),
         (0..4usize, 0..5_000_000u64).prop_map(|(who, amount)| Op::Deposit { who, amount }),
         (0..4usize, 0..5_000_000u64).prop_map(|(who, amount)| Op::EscrowWithdraw { who, amount }),
         (0..4usize).prop_map(|who| Op::Withdraw { who }),
         (0..1_000_000u64).prop_map(|amount| Op::Bond { amount }),
         (0..2_000_000u64).prop_map(|amount| Op::Unbond { amount }),
-        (0..4usize, 1..6usize, 0..3_000u64, 0..3_000u64)
-            .prop_map(|(caller, count, price, cap)| Op::Calls { caller, count, price, cap }),
+        (0..4usize, 1..6usize, 0..3_000u64, 0..3_000u64).prop_map(|(caller, count, price, cap)| {
+            Op::Calls {
+                caller,
+                count,
+                price,
+                cap,
+            }
+        }),
         any::<usize>().prop_map(|index| Op::ReplayTicket { index }),
         any::<usize>().prop_map(|index| Op::ReplayTx { index }),
         (0..40_000u64).prop_map(|ms| Op::Wait { ms }),
@@ -55,7 +92,13 @@ impl Run {
         let users = vec![m.caller.clone(), key(10), key(11), m.owner.clone()];
         for u in &users[1..3] {
             let from = m.caller.clone();
-            m.chain.run(&from, Payload::Transfer { to: u.address(), amount: 50_000_000 });
+            m.chain.run(
+                &from,
+                Payload::Transfer {
+                    to: u.address(),
+                    amount: 50_000_000,
+                },
+            );
         }
         Self {
             m,
@@ -68,7 +111,12 @@ impl Run {
 
     fn send(&mut self, signer: &Keypair, payload: Payload) -> TxOutcome {
         let tx = self.m.chain.sign(signer, payload);
-        let out = self.m.chain.block(&[tx.clone()], 700).outcomes.remove(0);
+        let out = self
+            .m
+            .chain
+            .block(std::slice::from_ref(&tx), 700)
+            .outcomes
+            .remove(0);
         if !matches!(out.status, TxStatus::Rejected { .. }) {
             self.applied_txs.push(tx);
         }
@@ -100,7 +148,12 @@ impl Run {
             Op::Unbond { amount } => {
                 self.send(&node, Payload::Unbond { amount });
             }
-            Op::Calls { caller, count, price, cap } => {
+            Op::Calls {
+                caller,
+                count,
+                price,
+                cap,
+            } => {
                 let caller = self.users[caller].clone();
                 let calls: Vec<PaidCall> = (0..count)
                     .map(|_| {
@@ -111,7 +164,12 @@ impl Run {
                         spec.sign(&self.m.chain, &caller, &node)
                     })
                     .collect();
-                let out = self.send(&node, Payload::SubmitReceipts { calls: calls.clone() });
+                let out = self.send(
+                    &node,
+                    Payload::SubmitReceipts {
+                        calls: calls.clone(),
+                    },
+                );
                 for (call, verdict) in calls.into_iter().zip(&out.calls) {
                     if verdict.refused.is_none() {
                         self.tickets.push(call);
@@ -147,11 +205,18 @@ impl Run {
         let mut settled = BTreeMap::new();
         for e in &self.m.chain.events {
             match &e.event {
-                Event::CallAccepted { call, .. } => assert!(accepted.insert(*call), "accepted twice"),
-                Event::CallSettled { call, price, split, .. } => {
+                Event::CallAccepted { call, .. } => {
+                    assert!(accepted.insert(*call), "accepted twice")
+                }
+                Event::CallSettled {
+                    call, price, split, ..
+                } => {
                     assert!(accepted.contains(call), "settled without acceptance");
                     assert!(settled.insert(*call, *price).is_none(), "settled twice");
-                    assert_eq!(split.node + split.royalty + split.verifier + split.protocol, *price);
+                    assert_eq!(
+                        split.node + split.royalty + split.verifier + split.protocol,
+                        *price
+                    );
                 }
                 _ => {}
             }

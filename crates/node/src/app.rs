@@ -69,7 +69,12 @@ pub fn kind_key(kind: &str) -> Vec<u8> {
 impl ChainApp {
     /// Open the application over `store`, writing the genesis state if the store is empty.
     /// `namespace` is the consensus namespace, from which the genesis block is derived.
-    pub fn open(store: Store, genesis: Genesis, namespace: &[u8], limits: BlockLimits) -> Result<Self> {
+    pub fn open(
+        store: Store,
+        genesis: Genesis,
+        namespace: &[u8],
+        limits: BlockLimits,
+    ) -> Result<Self> {
         let ledger = Ledger::new(&genesis.chain_id);
         let genesis_out = Ledger::genesis(&genesis).map_err(anyhow::Error::msg)?;
         let genesis_block = Block::genesis(namespace, genesis_out.state_root.0);
@@ -102,7 +107,9 @@ impl ChainApp {
         let stored = store.head()?.context("store has a head after genesis")?;
         let time_ms = match stored.height {
             0 => genesis.genesis_time_ms,
-            h => decode_block(&store.block(h)?.context("head block stored")?, &limits)?.timestamp_ms,
+            h => {
+                decode_block(&store.block(h)?.context("head block stored")?, &limits)?.timestamp_ms
+            }
         };
         let head = Head {
             height: stored.height,
@@ -159,25 +166,29 @@ impl ChainApp {
         if block.height <= head.height {
             return Ok(());
         }
-        if let Some(root) = inner.store.state_root(block.state_height)? {
-            if root != block.state_root {
-                bail!(
-                    "block {} commits to state root {} at height {}, but this validator computed {}: execution diverged",
-                    block.height,
-                    hex::encode(block.state_root),
-                    block.state_height,
-                    hex::encode(root)
-                );
-            }
+        if let Some(root) = inner.store.state_root(block.state_height)?
+            && root != block.state_root
+        {
+            bail!(
+                "block {} commits to state root {} at height {}, but this validator computed {}: execution diverged",
+                block.height,
+                hex::encode(block.state_root),
+                block.state_height,
+                hex::encode(root)
+            );
         }
         let snapshot = inner.store.snapshot()?;
         let commitment = snapshot
             .commitment()
             .and_then(|b| commitment_from_bytes(&b))
             .context("store has no state commitment")?;
-        let out = inner
-            .ledger
-            .execute_block(&snapshot, &commitment, block.height, block.timestamp_ms, &block.txs)?;
+        let out = inner.ledger.execute_block(
+            &snapshot,
+            &commitment,
+            block.height,
+            block.timestamp_ms,
+            &block.txs,
+        )?;
         drop(snapshot);
 
         let events: Vec<EventRecord> = out
@@ -234,7 +245,11 @@ impl ChainApp {
         };
         *inner.head.write().expect("head lock") = new_head;
         inner.heads.send_replace(new_head);
-        tracing::debug!(height = block.height, txs = block.txs.len(), "executed block");
+        tracing::debug!(
+            height = block.height,
+            txs = block.txs.len(),
+            "executed block"
+        );
         Ok(())
     }
 }
@@ -244,7 +259,10 @@ fn index_keys(event: &verity_ledger::Event) -> Vec<Vec<u8>> {
     let mut keys: Vec<Vec<u8>> = event.subjects().iter().map(Subject::index_key).collect();
     keys.push(kind_key(event.kind()));
     if let verity_ledger::Event::CallAccepted {
-        caller, node, model, ..
+        caller,
+        node,
+        model,
+        ..
     } = event
     {
         keys.push(calls_by_caller_key(caller));
@@ -268,7 +286,8 @@ impl Application for ChainApp {
 
     fn check_payload(&self, txs: &[Bytes]) -> bool {
         let max = self.inner.genesis.params.max_tx_bytes as usize;
-        txs.iter().all(|t| SignedTransaction::decode(t, max).is_ok())
+        txs.iter()
+            .all(|t| SignedTransaction::decode(t, max).is_ok())
     }
 
     fn last_applied(&self) -> (u64, [u8; 32]) {

@@ -105,7 +105,12 @@ impl Home {
 }
 
 /// Write a new data directory for a validator of `genesis` with consensus key `key`.
-pub fn write_home(dir: &Path, genesis: &Genesis, settings: &NodeSettings, key: &Keypair) -> Result<()> {
+pub fn write_home(
+    dir: &Path,
+    genesis: &Genesis,
+    settings: &NodeSettings,
+    key: &Keypair,
+) -> Result<()> {
     if dir.join(GENESIS_FILE).exists() {
         bail!(
             "{} already holds a chain; pick another --data-dir or delete it first",
@@ -155,9 +160,12 @@ pub fn write_key(path: &Path, key: &Keypair) -> Result<()> {
     options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut file = options
-        .open(path)
-        .with_context(|| format!("cannot create key file {} (does it exist already?)", path.display()))?;
+    let mut file = options.open(path).with_context(|| {
+        format!(
+            "cannot create key file {} (does it exist already?)",
+            path.display()
+        )
+    })?;
     file.write_all((serde_json::to_string_pretty(&body)? + "\n").as_bytes())?;
     Ok(())
 }
@@ -180,7 +188,8 @@ pub fn read_key(path: &Path) -> Result<Keypair> {
             );
         }
     }
-    let text = fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let file: KeyFile = serde_json::from_str(&text)
         .with_context(|| format!("{} is not a Verity key file", path.display()))?;
     let secret: [u8; 32] = hex::decode(&file.secret)
@@ -189,7 +198,10 @@ pub fn read_key(path: &Path) -> Result<Keypair> {
         .with_context(|| format!("{}: secret is not 64 hex digits", path.display()))?;
     let key = Keypair::from_secret(secret);
     if key.public() != file.public_key || key.address() != file.address {
-        bail!("{}: public key or address does not match the secret", path.display());
+        bail!(
+            "{}: public key or address does not match the secret",
+            path.display()
+        );
     }
     Ok(key)
 }

@@ -53,7 +53,13 @@ pub struct Mempool {
 
 impl Mempool {
     /// Queue a transaction; queuing one already present is a no-op.
-    pub fn insert(&self, hash: Hash32, bytes: Bytes, sender: Address, nonce: u64) -> Result<(), MempoolError> {
+    pub fn insert(
+        &self,
+        hash: Hash32,
+        bytes: Bytes,
+        sender: Address,
+        nonce: u64,
+    ) -> Result<(), MempoolError> {
         let mut inner = self.inner.lock().expect("mempool lock");
         if inner.entries.contains_key(&hash) {
             return Ok(());
@@ -90,7 +96,10 @@ impl Mempool {
                 break;
             }
             let entry = &inner.entries[hash];
-            if entry.proposed.is_some_and(|t| now.duration_since(t) < REPROPOSE_AFTER) {
+            if entry
+                .proposed
+                .is_some_and(|t| now.duration_since(t) < REPROPOSE_AFTER)
+            {
                 continue;
             }
             if size + entry.bytes.len() > max_bytes {
@@ -102,7 +111,10 @@ impl Mempool {
         // Each sender's slots, in arrival order, refilled with its transactions in nonce order.
         let mut by_sender: BTreeMap<Address, Vec<usize>> = BTreeMap::new();
         for (i, h) in picked.iter().enumerate() {
-            by_sender.entry(inner.entries[h].sender).or_default().push(i);
+            by_sender
+                .entry(inner.entries[h].sender)
+                .or_default()
+                .push(i);
         }
         let mut ordered = picked.clone();
         for slots in by_sender.values() {
@@ -159,7 +171,11 @@ impl Mempool {
 
     /// Whether `hash` is waiting.
     pub fn contains(&self, hash: &Hash32) -> bool {
-        self.inner.lock().expect("mempool lock").entries.contains_key(hash)
+        self.inner
+            .lock()
+            .expect("mempool lock")
+            .entries
+            .contains_key(hash)
     }
 
     /// Number of transactions waiting.
@@ -191,8 +207,18 @@ mod tests {
         pool.insert(h(3), Bytes::from_static(b"a5"), a, 5).unwrap();
         assert_eq!(pool.len(), 3);
         let block = pool.take(10, 1 << 20);
-        assert_eq!(block, vec![Bytes::from_static(b"a5"), Bytes::from_static(b"b0"), Bytes::from_static(b"a6")]);
-        assert!(pool.take(10, 1 << 20).is_empty(), "held back while the proposal is in flight");
+        assert_eq!(
+            block,
+            vec![
+                Bytes::from_static(b"a5"),
+                Bytes::from_static(b"b0"),
+                Bytes::from_static(b"a6")
+            ]
+        );
+        assert!(
+            pool.take(10, 1 << 20).is_empty(),
+            "held back while the proposal is in flight"
+        );
         assert_eq!(pool.next_nonce(&a), Some(7));
         pool.remove([h(2)]);
         pool.prune(|s| if *s == a { 6 } else { 0 });
@@ -204,7 +230,8 @@ mod tests {
     fn limits_are_respected() {
         let pool = Mempool::default();
         for i in 0..5u8 {
-            pool.insert(h(i), Bytes::from(vec![i; 100]), Address([i; 20]), 0).unwrap();
+            pool.insert(h(i), Bytes::from(vec![i; 100]), Address([i; 20]), 0)
+                .unwrap();
         }
         assert_eq!(pool.take(2, 1 << 20).len(), 2);
         assert_eq!(pool.take(10, 250).len(), 2);

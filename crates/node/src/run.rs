@@ -21,8 +21,9 @@ pub fn chain_config(home: &Home, genesis_root: [u8; 32]) -> Result<Config> {
         .validators
         .iter()
         .map(|v| {
-            let key = ed25519::PublicKey::decode(Copying(&v.public_key.0[..]))
-                .map_err(|e| anyhow!("validator key {} is not an ed25519 key: {e}", v.public_key))?;
+            let key = ed25519::PublicKey::decode(Copying(&v.public_key.0[..])).map_err(|e| {
+                anyhow!("validator key {} is not an ed25519 key: {e}", v.public_key)
+            })?;
             let addr: SocketAddr = v
                 .p2p
                 .parse()
@@ -39,7 +40,9 @@ pub fn chain_config(home: &Home, genesis_root: [u8; 32]) -> Result<Config> {
         genesis_root,
     );
     config.block_interval = Duration::from_millis(home.settings.block_interval_ms);
-    config.max_block_bytes = config.max_block_bytes.max(home.genesis.params.max_tx_bytes as usize * 2);
+    config.max_block_bytes = config
+        .max_block_bytes
+        .max(home.genesis.params.max_tx_bytes as usize * 2);
     Ok(config)
 }
 
@@ -56,7 +59,10 @@ pub fn open_app(home: &Home, limits: BlockLimits) -> Result<ChainApp> {
 
 /// Run the validator in `home` until it fails or the process is interrupted. `on_ready` runs
 /// once the API is listening, with its address.
-pub fn run_validator(home: Home, on_ready: impl FnOnce(SocketAddr, &ChainApp) + Send + 'static) -> Result<()> {
+pub fn run_validator(
+    home: Home,
+    on_ready: impl FnOnce(SocketAddr, &ChainApp) + Send + 'static,
+) -> Result<()> {
     let genesis_root = verity_ledger::Ledger::genesis(&home.genesis)
         .map_err(anyhow::Error::msg)?
         .state_root

@@ -79,7 +79,9 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
     let ns = Namespaces::new(chain_id);
     let node = Keypair::from_seed(1);
     let owner = Keypair::from_seed(2);
-    let payers: Vec<Keypair> = (0..callers as u64).map(|i| Keypair::from_seed(100 + i)).collect();
+    let payers: Vec<Keypair> = (0..callers as u64)
+        .map(|i| Keypair::from_seed(100 + i))
+        .collect();
     let per_caller: Amount = 1_000_000_000_000;
     let mut accounts = vec![
         GenesisAccount {
@@ -176,7 +178,13 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
         ),
     ];
     for p in &payers {
-        setup.push(tx(p, 0, Payload::EscrowDeposit { amount: per_caller / 2 }));
+        setup.push(tx(
+            p,
+            0,
+            Payload::EscrowDeposit {
+                amount: per_caller / 2,
+            },
+        ));
     }
     chain.apply(setup, 1_000)?;
 
@@ -212,7 +220,13 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
     let txs: Vec<Vec<u8>> = paid
         .chunks(batch)
         .enumerate()
-        .map(|(i, c)| tx(&node, 1 + i as u64, Payload::SubmitReceipts { calls: c.to_vec() }))
+        .map(|(i, c)| {
+            tx(
+                &node,
+                1 + i as u64,
+                Payload::SubmitReceipts { calls: c.to_vec() },
+            )
+        })
         .collect();
 
     // Baseline: the raw batch verification of the same signatures, in the same groups.
@@ -237,11 +251,16 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
     bar.finish_and_clear();
     let total = start.elapsed();
     let settled = count_settled(&chain.app)?;
-    anyhow::ensure!(settled == calls as u64, "{settled} of {calls} calls settled");
+    anyhow::ensure!(
+        settled == calls as u64,
+        "{settled} of {calls} calls settled"
+    );
 
     let ours = calls as f64 / total.as_secs_f64();
     let raw_rate = calls as f64 / raw.as_secs_f64();
-    println!("| calls | per batch | settled calls/s (execute + commit) | raw ed25519 batch verify, calls/s (2 sig/call) | ratio | accept phase | settle block |");
+    println!(
+        "| calls | per batch | settled calls/s (execute + commit) | raw ed25519 batch verify, calls/s (2 sig/call) | ratio | accept phase | settle block |"
+    );
     println!("|---|---|---|---|---|---|---|");
     println!(
         "| {calls} | {batch} | {ours:.0} | {raw_rate:.0} | {:.1} % | {:.0} ms | {:.0} ms |",
@@ -263,9 +282,14 @@ fn measure_raw(
         .iter()
         .map(|c| (c.ticket.signing_bytes(), c.receipt.signing_bytes()))
         .collect();
-    let keys: Vec<&PublicKeyBytes> = (0..paid.len()).map(|i| &caller_keys[i % caller_keys.len()]).collect();
+    let keys: Vec<&PublicKeyBytes> = (0..paid.len())
+        .map(|i| &caller_keys[i % caller_keys.len()])
+        .collect();
     let start = Instant::now();
-    for (chunk, (msgs, keys)) in paid.chunks(batch).zip(messages.chunks(batch).zip(keys.chunks(batch))) {
+    for (chunk, (msgs, keys)) in paid
+        .chunks(batch)
+        .zip(messages.chunks(batch).zip(keys.chunks(batch)))
+    {
         let mut items = Vec::with_capacity(chunk.len() * 2);
         for ((c, (t, r)), k) in chunk.iter().zip(msgs).zip(keys) {
             items.push(SignedMessage {
@@ -294,7 +318,12 @@ fn count_settled(app: &ChainApp) -> Result<u64> {
     loop {
         let page = app
             .store()
-            .events_by_index(&key, verity_storage::Order::Ascending, after, verity_storage::MAX_PAGE)
+            .events_by_index(
+                &key,
+                verity_storage::Order::Ascending,
+                after,
+                verity_storage::MAX_PAGE,
+            )
             .context("reading events")?;
         n += page.len() as u64;
         match page.last() {

@@ -79,14 +79,20 @@ pub enum ReceiptCommand {
 
 fn hash_of(file: Option<PathBuf>, hash: Option<Hash32>, what: &str) -> Result<Hash32> {
     match (file, hash) {
-        (Some(f), _) => Ok(crypto::sha256(&[&std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?])),
+        (Some(f), _) => {
+            Ok(crypto::sha256(&[&std::fs::read(&f).with_context(
+                || format!("cannot read {}", f.display()),
+            )?]))
+        }
         (None, Some(h)) => Ok(h),
         (None, None) => anyhow::bail!("give the {what} as a file or as its hash"),
     }
 }
 
 fn namespaces(ctx: &Ctx) -> Result<verity_ledger::Namespaces> {
-    Ok(verity_ledger::Namespaces::new(&ctx.client().status()?.chain_id))
+    Ok(verity_ledger::Namespaces::new(
+        &ctx.client().status()?.chain_id,
+    ))
 }
 
 /// Run a ticket command.
@@ -129,9 +135,15 @@ pub fn receipt(ctx: &Ctx, command: ReceiptCommand) -> Result<()> {
     } = command;
     let key = keyring::load(&ctx.home, &node)?;
     let signed: SignedTicket = serde_json::from_str(
-        &std::fs::read_to_string(&ticket).with_context(|| format!("cannot read {}", ticket.display()))?,
+        &std::fs::read_to_string(&ticket)
+            .with_context(|| format!("cannot read {}", ticket.display()))?,
     )
-    .with_context(|| format!("{} is not a ticket from `verity ticket sign`", ticket.display()))?;
+    .with_context(|| {
+        format!(
+            "{} is not a ticket from `verity ticket sign`",
+            ticket.display()
+        )
+    })?;
     let receipt = Receipt {
         ticket: signed.ticket.id(),
         output_hash: hash_of(output, output_hash, "output")?,

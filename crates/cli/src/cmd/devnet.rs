@@ -66,10 +66,18 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let keys_dir = crate::keyring::dir(&ctx.home);
     verity_node::run_validator(home, move |api, app| {
         let head = app.head();
-        println!("Verity devnet is running (chain {}, height {}).", app.genesis().chain_id, head.height);
+        println!(
+            "Verity devnet is running (chain {}, height {}).",
+            app.genesis().chain_id,
+            head.height
+        );
         println!("  API       http://{api}/v1/status");
         println!("  OpenAPI   http://{api}{}", verity_api::OPENAPI_PATH);
-        println!("  demo key  {} ({}, funded at genesis)", demo_address, keys_dir.join("demo.key").display());
+        println!(
+            "  demo key  {} ({}, funded at genesis)",
+            demo_address,
+            keys_dir.join("demo.key").display()
+        );
         println!("  data      {}", data.display());
         println!("Try: verity query status    ·    verity query account demo    ·    Ctrl-C stops");
     })

@@ -60,7 +60,9 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         });
     }
     if accounts.is_empty() {
-        bail!("fund at least one account: --fund NAME=AMOUNT (create NAME with `verity keys new NAME`)");
+        bail!(
+            "fund at least one account: --fund NAME=AMOUNT (create NAME with `verity keys new NAME`)"
+        );
     }
     let params: Params = match &args.params {
         Some(p) => serde_json::from_str(&std::fs::read_to_string(p)?)
@@ -85,8 +87,15 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         block_interval_ms: args.block_ms,
     };
     home::write_home(&args.data_dir, &genesis, &settings, &key)?;
-    println!("wrote chain '{}' to {}", genesis.chain_id, args.data_dir.display());
-    println!("start it with: verity validator run --data-dir {}", args.data_dir.display());
+    println!(
+        "wrote chain '{}' to {}",
+        genesis.chain_id,
+        args.data_dir.display()
+    );
+    println!(
+        "start it with: verity validator run --data-dir {}",
+        args.data_dir.display()
+    );
     Ok(())
 }
 

@@ -106,7 +106,9 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
         Command::Nodes => print_json(&c.nodes()?),
         Command::Node { who: w } => print_json(&c.node(&who(&w)?)?),
         Command::Call { id, wait: None } => print_json(&c.call(&id)?),
-        Command::Call { id, wait: Some(s) } => print_json(&c.wait_settled(&id, Duration::from_secs(s))?),
+        Command::Call { id, wait: Some(s) } => {
+            print_json(&c.wait_settled(&id, Duration::from_secs(s))?)
+        }
         Command::Calls {
             caller,
             node,

@@ -64,7 +64,9 @@ impl NodeArgs {
                     .with_context(|| format!("--price takes MODE=PRICE, got '{p}'"))?;
                 Ok(ModePrice {
                     mode: mode.parse().map_err(anyhow::Error::msg)?,
-                    price: price.parse().with_context(|| format!("price '{price}' is not a whole number"))?,
+                    price: price
+                        .parse()
+                        .with_context(|| format!("price '{price}' is not a whole number"))?,
                 })
             })
             .collect::<Result<_>>()?;
@@ -225,11 +227,13 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
             dtype,
             modes,
         } => {
-            let model = match (file, model) {
-                (Some(f), _) => crypto::sha256(&[&std::fs::read(&f).with_context(|| format!("cannot read {}", f.display()))?]),
-                (None, Some(m)) => m,
-                (None, None) => bail!("give the model as --file FILE.onnx or --model HASH"),
-            };
+            let model =
+                match (file, model) {
+                    (Some(f), _) => crypto::sha256(&[&std::fs::read(&f)
+                        .with_context(|| format!("cannot read {}", f.display()))?]),
+                    (None, Some(m)) => m,
+                    (None, None) => bail!("give the model as --file FILE.onnx or --model HASH"),
+                };
             (
                 common,
                 Payload::RegisterModel {
@@ -254,7 +258,11 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
                 modes,
             },
         ),
-        Command::RegisterNode { common, node, stake } => {
+        Command::RegisterNode {
+            common,
+            node,
+            stake,
+        } => {
             let (hardware, prices) = node.parts()?;
             (
                 common,
@@ -302,12 +310,17 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
 
 /// Paid calls from a file holding one or a list.
 pub fn read_calls(path: &PathBuf) -> Result<Vec<PaidCall>> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     if let Ok(list) = serde_json::from_str::<Vec<PaidCall>>(&text) {
         return Ok(list);
     }
-    let one: PaidCall = serde_json::from_str(&text)
-        .with_context(|| format!("{} is not a paid call from `verity receipt sign`", path.display()))?;
+    let one: PaidCall = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{} is not a paid call from `verity receipt sign`",
+            path.display()
+        )
+    })?;
     Ok(vec![one])
 }
 

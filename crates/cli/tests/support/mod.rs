@@ -11,13 +11,19 @@ use verity_client::Client;
 
 /// A free TCP port on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The `verity` binary with `home` and `url` set.
 pub fn verity(home: &Path, url: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_verity"));
-    c.env("VERITY_HOME", home).env("VERITY_URL", url).env_remove("RUST_LOG");
+    c.env("VERITY_HOME", home)
+        .env("VERITY_URL", url)
+        .env_remove("RUST_LOG");
     c
 }
 
@@ -48,7 +54,11 @@ pub struct Process {
 impl Process {
     /// Start `verity args…` in the background, logging to `log`.
     pub fn start(home: &Path, url: &str, args: &[&str], log: PathBuf) -> Self {
-        let file = std::fs::OpenOptions::new().create(true).append(true).open(&log).unwrap();
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .unwrap();
         let child = verity(home, url)
             .args(args)
             .stdout(Stdio::from(file.try_clone().unwrap()))
@@ -72,10 +82,8 @@ impl Process {
     pub fn wait_for_height(&self, height: u64) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Ok(s) = self.client().status() {
-                if s.height >= height {
-                    return;
-                }
+            if self.client().status().is_ok_and(|s| s.height >= height) {
+                return;
             }
             assert!(
                 Instant::now() < deadline,

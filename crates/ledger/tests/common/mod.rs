@@ -84,7 +84,12 @@ impl TestChain {
         self.commitment = out.commitment.clone();
         self.events.extend(out.events.iter().cloned());
         self.apply(out.changes.clone());
-        assert_eq!(self.total(), self.supply, "supply changed at height {}", self.height);
+        assert_eq!(
+            self.total(),
+            self.supply,
+            "supply changed at height {}",
+            self.height
+        );
         out
     }
 
@@ -140,7 +145,11 @@ impl TestChain {
             } else if k.starts_with(state::NODE_PREFIX) {
                 let n: Node = borsh::from_slice(v).unwrap();
                 total += u128::from(n.stake);
-                total += n.unbonding.iter().map(|r| u128::from(r.amount)).sum::<u128>();
+                total += n
+                    .unbonding
+                    .iter()
+                    .map(|r| u128::from(r.amount))
+                    .sum::<u128>();
             } else if k.starts_with(state::CALL_PREFIX) {
                 let c: Call = borsh::from_slice(v).unwrap();
                 if c.status == state::CallStatus::Pending {
@@ -260,14 +269,21 @@ impl Market {
     pub fn new(escrow: Amount) -> Self {
         let (owner, node, caller) = (key(1), key(2), key(3));
         let mut chain = TestChain::new(&[(&owner, FUNDS), (&node, FUNDS), (&caller, FUNDS)]);
-        assert_eq!(chain.run(&owner, register_model(1, 1_000)).status, TxStatus::Applied);
+        assert_eq!(
+            chain.run(&owner, register_model(1, 1_000)).status,
+            TxStatus::Applied
+        );
         let stake = chain.params.min_stake;
         assert_eq!(
-            chain.run(&node, register_node(vec![model_id(1)], stake)).status,
+            chain
+                .run(&node, register_node(vec![model_id(1)], stake))
+                .status,
             TxStatus::Applied
         );
         assert_eq!(
-            chain.run(&caller, Payload::EscrowDeposit { amount: escrow }).status,
+            chain
+                .run(&caller, Payload::EscrowDeposit { amount: escrow })
+                .status,
             TxStatus::Applied
         );
         Self {

@@ -33,7 +33,11 @@ impl Failure {
 
     /// 404 Not Found.
     pub fn not_found(what: impl std::fmt::Display) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("{what} not found"))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("{what} not found"),
+        )
     }
 }
 
@@ -45,13 +49,21 @@ impl IntoResponse for Failure {
 
 impl From<verity_storage::StorageError> for Failure {
     fn from(e: verity_storage::StorageError) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", e.to_string())
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage_error",
+            e.to_string(),
+        )
     }
 }
 
 impl From<anyhow::Error> for Failure {
     fn from(e: anyhow::Error) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", format!("{e:#}"))
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("{e:#}"),
+        )
     }
 }
 
@@ -60,7 +72,10 @@ pub fn parse<T: std::str::FromStr>(value: &str, what: &str) -> Result<T, Failure
 where
     T::Err: std::fmt::Display,
 {
-    value
-        .parse()
-        .map_err(|e| Failure::bad_request("invalid_parameter", format!("invalid {what} '{value}': {e}")))
+    value.parse().map_err(|e| {
+        Failure::bad_request(
+            "invalid_parameter",
+            format!("invalid {what} '{value}': {e}"),
+        )
+    })
 }

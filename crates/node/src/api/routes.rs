@@ -45,7 +45,8 @@ pub async fn status(State(app): State<ChainApp>) -> Answer<Status> {
 }
 
 pub async fn params(State(app): State<ChainApp>) -> Answer<ParamsView> {
-    let chain: ChainInfo = read(&app, state::CHAIN_KEY)?.ok_or_else(|| Failure::not_found("chain info"))?;
+    let chain: ChainInfo =
+        read(&app, state::CHAIN_KEY)?.ok_or_else(|| Failure::not_found("chain info"))?;
     let params = read(&app, state::PARAMS_KEY)?.ok_or_else(|| Failure::not_found("params"))?;
     Ok(Json(ParamsView {
         chain_id: chain.chain_id,
@@ -64,7 +65,10 @@ pub async fn submit(
     let Json(request) = body.map_err(|e| {
         Failure::bad_request(
             "malformed_body",
-            format!("the body must be JSON of the form {{\"tx\": \"<hex>\"}}: {}", e.body_text()),
+            format!(
+                "the body must be JSON of the form {{\"tx\": \"<hex>\"}}: {}",
+                e.body_text()
+            ),
         )
     })?;
     let bytes = hex::decode(request.tx.trim()).map_err(|e| {
@@ -78,7 +82,10 @@ pub async fn submit(
         return Err(Failure::new(
             StatusCode::PAYLOAD_TOO_LARGE,
             "tx_too_large",
-            format!("transaction is {} bytes, over the limit of {max}; split the receipt batch", bytes.len()),
+            format!(
+                "transaction is {} bytes, over the limit of {max}; split the receipt batch",
+                bytes.len()
+            ),
         ));
     }
     let snapshot = app.store().snapshot()?;
@@ -87,10 +94,22 @@ pub async fn submit(
         .check_tx(&snapshot, &bytes, now_ms())
         .map_err(|e| Failure::bad_request(e.code(), e.to_string()))?;
     drop(snapshot);
-    let stx = SignedTransaction::decode(&bytes, max).map_err(|e| Failure::bad_request("malformed_tx", e.to_string()))?;
+    let stx = SignedTransaction::decode(&bytes, max)
+        .map_err(|e| Failure::bad_request("malformed_tx", e.to_string()))?;
     app.mempool()
-        .insert(preview.hash, Bytes::from(bytes), stx.tx.sender(), stx.tx.nonce)
-        .map_err(|e| Failure::new(StatusCode::SERVICE_UNAVAILABLE, "mempool_full", e.to_string()))?;
+        .insert(
+            preview.hash,
+            Bytes::from(bytes),
+            stx.tx.sender(),
+            stx.tx.nonce,
+        )
+        .map_err(|e| {
+            Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "mempool_full",
+                e.to_string(),
+            )
+        })?;
     Ok((
         StatusCode::ACCEPTED,
         Json(Submitted {
@@ -114,12 +133,20 @@ pub async fn tx(State(app): State<ChainApp>, Path(hash): Path<String>) -> Answer
     )))
 }
 
-pub async fn account(State(app): State<ChainApp>, Path(address): Path<String>) -> Answer<AccountView> {
+pub async fn account(
+    State(app): State<ChainApp>,
+    Path(address): Path<String>,
+) -> Answer<AccountView> {
     let address: Address = parse(&address, "address")?;
     let snapshot = app.store().snapshot()?;
-    let account: Account = state::read(&snapshot, &state::account_key(&address)).unwrap_or_default();
+    let account: Account =
+        state::read(&snapshot, &state::account_key(&address)).unwrap_or_default();
     let node: Option<Node> = state::read(&snapshot, &state::node_key(&address));
-    let next_nonce = app.mempool().next_nonce(&address).unwrap_or(0).max(account.nonce);
+    let next_nonce = app
+        .mempool()
+        .next_nonce(&address)
+        .unwrap_or(0)
+        .max(account.nonce);
     Ok(Json(AccountView {
         address,
         account,
@@ -241,14 +268,20 @@ impl Paging {
     }
 }
 
-fn event_page(app: &ChainApp, paging: &Paging, index: Option<Vec<u8>>) -> Result<Page<EventView>, Failure> {
+fn event_page(
+    app: &ChainApp,
+    paging: &Paging,
+    index: Option<Vec<u8>>,
+) -> Result<Page<EventView>, Failure> {
     let (order, cursor) = paging.order()?;
     let limit = paging.limit();
     let raw = match &index {
         Some(key) => app.store().events_by_index(key, order, cursor, limit)?,
         None => app.store().events(order, cursor, limit)?,
     };
-    let next = (raw.len() == limit).then(|| raw.last().map(|(s, _)| *s)).flatten();
+    let next = (raw.len() == limit)
+        .then(|| raw.last().map(|(s, _)| *s))
+        .flatten();
     let items = raw
         .into_iter()
         .map(|(seq, bytes)| {
@@ -259,7 +292,10 @@ fn event_page(app: &ChainApp, paging: &Paging, index: Option<Vec<u8>>) -> Result
     Ok(Page { items, next })
 }
 
-pub async fn events(State(app): State<ChainApp>, Query(paging): Query<Paging>) -> Answer<Page<EventView>> {
+pub async fn events(
+    State(app): State<ChainApp>,
+    Query(paging): Query<Paging>,
+) -> Answer<Page<EventView>> {
     if paging.caller.is_some() || paging.node.is_some() {
         return Err(Failure::bad_request(
             "invalid_parameter",
@@ -270,7 +306,10 @@ pub async fn events(State(app): State<ChainApp>, Query(paging): Query<Paging>) -
     Ok(Json(event_page(&app, &paging, index)?))
 }
 
-pub async fn calls(State(app): State<ChainApp>, Query(paging): Query<Paging>) -> Answer<Page<Call>> {
+pub async fn calls(
+    State(app): State<ChainApp>,
+    Query(paging): Query<Paging>,
+) -> Answer<Page<Call>> {
     if paging.caller.is_none() && paging.node.is_none() && paging.model.is_none() {
         return Err(Failure::bad_request(
             "missing_parameter",
@@ -284,11 +323,16 @@ pub async fn calls(State(app): State<ChainApp>, Query(paging): Query<Paging>) ->
         .items
         .iter()
         .filter_map(|e| match &e.record.event {
-            verity_ledger::Event::CallAccepted { call, .. } => state::read(&snapshot, &state::call_key(call)),
+            verity_ledger::Event::CallAccepted { call, .. } => {
+                state::read(&snapshot, &state::call_key(call))
+            }
             _ => None,
         })
         .collect();
-    Ok(Json(Page { items, next: page.next }))
+    Ok(Json(Page {
+        items,
+        next: page.next,
+    }))
 }
 
 fn block_view(app: &ChainApp, height: u64) -> Result<Option<BlockView>, Failure> {
@@ -332,8 +376,13 @@ pub struct BlockPaging {
     limit: Option<usize>,
 }
 
-pub async fn blocks(State(app): State<ChainApp>, Query(p): Query<BlockPaging>) -> Answer<Vec<BlockView>> {
-    let top = p.before.map_or(app.head().height, |b| b.saturating_sub(1).min(app.head().height));
+pub async fn blocks(
+    State(app): State<ChainApp>,
+    Query(p): Query<BlockPaging>,
+) -> Answer<Vec<BlockView>> {
+    let top = p.before.map_or(app.head().height, |b| {
+        b.saturating_sub(1).min(app.head().height)
+    });
     let limit = p.limit.unwrap_or(20).clamp(1, MAX_PAGE) as u64;
     let mut out = Vec::new();
     let mut h = top;
@@ -357,6 +406,9 @@ pub async fn no_route(uri: Uri) -> Failure {
     Failure::new(
         StatusCode::NOT_FOUND,
         "no_such_route",
-        format!("no route {uri}; the API is described at {}", verity_api::OPENAPI_PATH),
+        format!(
+            "no route {uri}; the API is described at {}",
+            verity_api::OPENAPI_PATH
+        ),
     )
 }
