@@ -26,15 +26,11 @@ pub fn load(home: &Path, name: &str) -> Result<Keypair> {
 
 /// An address given as `verity1…` or as the name of a local key.
 pub fn address(home: &Path, name_or_address: &str) -> Result<Address> {
-    if let Ok(a) = name_or_address.parse() {
-        return Ok(a);
+    match name_or_address.parse::<Address>() {
+        Ok(a) => Ok(a),
+        Err(e) if name_or_address.starts_with("verity1") => Err(anyhow::anyhow!("{e}")),
+        Err(_) => Ok(load(home, name_or_address)?.address()),
     }
-    if name_or_address.starts_with("verity1") {
-        name_or_address
-            .parse::<Address>()
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-    }
-    Ok(load(home, name_or_address)?.address())
 }
 
 /// Every local key, sorted by name.
