@@ -3,9 +3,8 @@
 use super::Ctx;
 use anyhow::Result;
 use clap::Args as ClapArgs;
-use std::net::SocketAddr;
 use verity_ledger::{Amount, Genesis, GenesisAccount, GenesisValidator, Params};
-use verity_node::{Home, NodeSettings, home};
+use verity_node::{Home, home};
 
 /// Base units the demo account starts with.
 pub const DEMO_FUNDS: Amount = 1_000_000_000_000_000;
@@ -16,15 +15,8 @@ pub struct Args {
     /// Delete the devnet's chain data first and start from a new genesis.
     #[arg(long)]
     pub reset: bool,
-    /// HTTP API listen address.
-    #[arg(long, default_value = "127.0.0.1:7070")]
-    pub api: SocketAddr,
-    /// Consensus p2p listen address.
-    #[arg(long, default_value = "127.0.0.1:7071")]
-    pub p2p: SocketAddr,
-    /// Shortest time between blocks, in milliseconds.
-    #[arg(long, default_value_t = 250)]
-    pub block_ms: u64,
+    #[command(flatten)]
+    pub listen: super::init::Listen,
 }
 
 /// Create the devnet on first use (or after `--reset`), then run it.
@@ -51,17 +43,16 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             }],
             validators: vec![GenesisValidator {
                 public_key: key.public(),
-                p2p: args.p2p.to_string(),
+                p2p: args.listen.p2p.to_string(),
             }],
         };
-        let settings = NodeSettings {
-            api: args.api,
-            p2p: args.p2p,
-            block_interval_ms: args.block_ms,
-        };
-        home::write_home(&data, &genesis, &settings, &key)?;
+        home::write_home(&data, &genesis, &args.listen.settings(), &key)?;
     }
-    let home = Home::load(&data)?;
+    let mut home = Home::load(&data)?;
+    // The API address and block interval follow the flags on every start; the p2p address is
+    // part of the genesis validator set and stays as created.
+    home.settings.api = args.listen.api;
+    home.settings.block_interval_ms = args.listen.block_ms;
     let demo_address = demo.address();
     let keys_dir = crate::keyring::dir(&ctx.home);
     verity_node::run_validator(home, move |api, app| {

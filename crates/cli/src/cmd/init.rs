@@ -19,6 +19,16 @@ pub struct Args {
     /// Fund an account at genesis: NAME_OR_ADDRESS=AMOUNT (repeatable).
     #[arg(long = "fund", value_name = "WHO=AMOUNT")]
     pub funds: Vec<String>,
+    #[command(flatten)]
+    pub listen: Listen,
+    /// Protocol parameters as a JSON file (defaults otherwise).
+    #[arg(long)]
+    pub params: Option<PathBuf>,
+}
+
+/// Where a validator listens and how fast it makes blocks.
+#[derive(ClapArgs)]
+pub struct Listen {
     /// HTTP API listen address.
     #[arg(long, default_value = "127.0.0.1:7070")]
     pub api: SocketAddr,
@@ -28,9 +38,17 @@ pub struct Args {
     /// Shortest time between blocks, in milliseconds.
     #[arg(long, default_value_t = 250)]
     pub block_ms: u64,
-    /// Protocol parameters as a JSON file (defaults otherwise).
-    #[arg(long)]
-    pub params: Option<PathBuf>,
+}
+
+impl Listen {
+    /// The validator settings these options describe.
+    pub fn settings(&self) -> NodeSettings {
+        NodeSettings {
+            api: self.api,
+            p2p: self.p2p,
+            block_interval_ms: self.block_ms,
+        }
+    }
 }
 
 /// `verity validator …`.
@@ -77,16 +95,11 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         accounts,
         validators: vec![GenesisValidator {
             public_key: key.public(),
-            p2p: args.p2p.to_string(),
+            p2p: args.listen.p2p.to_string(),
         }],
     };
     genesis.validate().map_err(anyhow::Error::msg)?;
-    let settings = NodeSettings {
-        api: args.api,
-        p2p: args.p2p,
-        block_interval_ms: args.block_ms,
-    };
-    home::write_home(&args.data_dir, &genesis, &settings, &key)?;
+    home::write_home(&args.data_dir, &genesis, &args.listen.settings(), &key)?;
     println!(
         "wrote chain '{}' to {}",
         genesis.chain_id,
