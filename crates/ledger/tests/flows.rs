@@ -470,3 +470,59 @@ fn same_blocks_same_root() {
     };
     assert_eq!(run(), run());
 }
+
+#[test]
+fn node_and_escrow_operations_need_a_node_and_funds() {
+    let (a, poor) = (key(1), key(2));
+    let mut c = TestChain::new(&[(&a, FUNDS), (&poor, 5_000)]);
+    c.run(&a, register_model(1, 0));
+    let update = Payload::UpdateNode {
+        endpoint: "http://x".into(),
+        hardware: HardwareProfile {
+            gpu: "cpu".into(),
+            watts: 1,
+            cost_usd_cents: 0,
+        },
+        models: vec![model_id(1)],
+        prices: vec![ModePrice {
+            mode: Mode::Signed,
+            price: 1,
+        }],
+    };
+    assert_eq!(
+        failed_code(&c.run(&a, update)).as_deref(),
+        Some("unknown_node")
+    );
+    assert_eq!(
+        failed_code(&c.run(&a, Payload::Bond { amount: 5 })).as_deref(),
+        Some("unknown_node")
+    );
+    assert_eq!(
+        failed_code(&c.run(&a, Payload::Unbond { amount: 5 })).as_deref(),
+        Some("unknown_node")
+    );
+    let deposit = c.run(&poor, Payload::EscrowDeposit { amount: 10_000 });
+    assert_eq!(
+        failed_code(&deposit).as_deref(),
+        Some("insufficient_balance")
+    );
+    assert_eq!(c.account(&poor.address()).escrow, 0);
+    let mut dup_prices = register_node(vec![model_id(1)], c.params.min_stake);
+    if let Payload::RegisterNode { prices, .. } = &mut dup_prices {
+        prices.push(prices[0]);
+    }
+    assert_eq!(
+        rejected_code(&c.run(&a, dup_prices)).as_deref(),
+        Some("invalid_modes")
+    );
+    let too_many = register_node(
+        (0..=c.params.max_models_per_node)
+            .map(|i| Hash32([i as u8; 32]))
+            .collect(),
+        c.params.min_stake,
+    );
+    assert_eq!(
+        rejected_code(&c.run(&a, too_many)).as_deref(),
+        Some("too_many_models")
+    );
+}
