@@ -5,7 +5,7 @@
 //! purpose or one chain can never be replayed as another.
 //!
 //! Batch verification needs random coefficients; the ledger has no randomness, so they are
-//! drawn from a ChaCha20 stream seeded with the SHA-256 of every (key, message, signature) in
+//! drawn from a ChaCha20 stream seeded with the BLAKE3 hash of every (key, message, signature) in
 //! the batch. An adversary cannot choose signatures that cancel without knowing the
 //! coefficients, and cannot know them without fixing the signatures first (Fiat–Shamir).
 
@@ -15,8 +15,9 @@ use commonware_cryptography::{
     BatchEntry, BatchVerifier, Hasher, Sha256, Signer, Verifier,
     ed25519::{PrivateKey, PublicKey, Signature},
 };
-use commonware_parallel::Sequential;
+use commonware_parallel::{Rayon, Sequential, Strategy};
 use rand_core::SeedableRng;
+use std::{collections::HashMap, sync::OnceLock};
 
 /// SHA-256 over the concatenation of `parts`.
 pub fn sha256(parts: &[&[u8]]) -> Hash32 {
@@ -113,49 +114,102 @@ pub struct SignedMessage<'a> {
 ///
 /// All are first checked together in one batch; only when the batch fails is each checked on
 /// its own to find the bad ones, so the common all-valid case costs one batch verification.
+/// Each distinct key is decompressed once (a receipt batch repeats the node's key in every
+/// call, and callers repeat across calls).
 pub fn verify_all(items: &[SignedMessage<'_>]) -> Vec<bool> {
     if items.is_empty() {
         return Vec::new();
     }
-    let decoded: Option<Vec<(PublicKey, Signature)>> = items
+    let mut keys: Vec<Option<PublicKey>> = Vec::new();
+    let mut key_index: HashMap<&PublicKeyBytes, usize> = HashMap::new();
+    let mut entries: Vec<(usize, Option<Signature>)> = Vec::with_capacity(items.len());
+    for m in items {
+        let k = *key_index.entry(m.key).or_insert_with(|| {
+            keys.push(public_key(m.key));
+            keys.len() - 1
+        });
+        entries.push((k, Signature::decode(Copying(&m.signature.0[..])).ok()));
+    }
+    let all_decoded = entries
         .iter()
-        .map(|m| {
-            Some((
-                public_key(m.key)?,
-                Signature::decode(Copying(&m.signature.0[..])).ok()?,
-            ))
-        })
-        .collect();
-    if let Some(decoded) = decoded {
-        let mut seed = Sha256::default();
-        for m in items {
-            seed.update(&(m.namespace.len() as u64).to_le_bytes());
-            seed.update(m.namespace);
-            seed.update(&(m.message.len() as u64).to_le_bytes());
-            seed.update(m.message);
-            seed.update(&m.key.0);
-            seed.update(&m.signature.0);
-        }
-        let mut rng = rand_chacha::ChaCha20Rng::from_seed(seed.finalize().1.0);
-        let ok = PublicKey::verify_batch(
-            &mut rng,
-            items,
-            |i, m| BatchEntry {
-                namespace: m.namespace,
-                message: m.message,
-                public_key: &decoded[i].0,
-                signature: &decoded[i].1,
-            },
-            &Sequential,
-        );
-        if ok {
-            return vec![true; items.len()];
-        }
+        .all(|(k, sig)| keys[*k].is_some() && sig.is_some());
+    if all_decoded && batch_verifies(items, &keys, &entries) {
+        return vec![true; items.len()];
     }
     items
         .iter()
-        .map(|m| verify(m.key, m.namespace, m.message, m.signature))
+        .zip(&entries)
+        .map(|(m, (k, sig))| match (&keys[*k], sig) {
+            (Some(key), Some(sig)) => key.verify(m.namespace, m.message, sig),
+            _ => false,
+        })
         .collect()
+}
+
+/// One batch verification with coefficients derived from a BLAKE3 hash of the whole batch.
+fn batch_verifies(
+    items: &[SignedMessage<'_>],
+    keys: &[Option<PublicKey>],
+    entries: &[(usize, Option<Signature>)],
+) -> bool {
+    let mut seed = blake3::Hasher::new();
+    seed.update(b"verity/batch-verification");
+    for m in items {
+        seed.update(&(m.namespace.len() as u64).to_le_bytes());
+        seed.update(m.namespace);
+        seed.update(&(m.message.len() as u64).to_le_bytes());
+        seed.update(m.message);
+        seed.update(&m.key.0);
+        seed.update(&m.signature.0);
+    }
+    let mut rng = rand_chacha::ChaCha20Rng::from_seed(*seed.finalize().as_bytes());
+    match parallel() {
+        Some(pool) if items.len() >= PARALLEL_BATCH => {
+            verify_batch_with(&mut rng, items, keys, entries, pool)
+        }
+        _ => verify_batch_with(&mut rng, items, keys, entries, &Sequential),
+    }
+}
+
+fn verify_batch_with(
+    rng: &mut rand_chacha::ChaCha20Rng,
+    items: &[SignedMessage<'_>],
+    keys: &[Option<PublicKey>],
+    entries: &[(usize, Option<Signature>)],
+    strategy: &impl Strategy,
+) -> bool {
+    PublicKey::verify_batch(
+        rng,
+        items,
+        |i, m| {
+            let (k, sig) = &entries[i];
+            BatchEntry {
+                namespace: m.namespace,
+                message: m.message,
+                public_key: keys[*k].as_ref().expect("checked by the caller"),
+                signature: sig.as_ref().expect("checked by the caller"),
+            }
+        },
+        strategy,
+    )
+}
+
+/// Batches at least this large are verified on every core.
+pub const PARALLEL_BATCH: usize = 256;
+
+/// A thread pool with one thread per core, when there is more than one core. Work split over it
+/// (a batch verification, the state-commitment update) has the same result as sequential work,
+/// so it changes speed only.
+pub(crate) fn parallel() -> Option<&'static Rayon> {
+    static POOL: OnceLock<Option<Rayon>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let cores = std::thread::available_parallelism().ok()?;
+        if cores.get() < 2 {
+            return None;
+        }
+        Rayon::new(cores).ok()
+    })
+    .as_ref()
 }
 
 #[cfg(test)]

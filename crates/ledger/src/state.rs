@@ -28,6 +28,7 @@
 use crate::{StateRead, types::*};
 use borsh::{BorshDeserialize, BorshSerialize};
 use commonware_cryptography::lthash::LtHash;
+use commonware_parallel::Strategy;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -385,23 +386,49 @@ impl<'a, S: StateRead> Overlay<'a, S> {
     }
 
     /// The net changes, folding each into `commitment`.
+    ///
+    /// Each changed entry subtracts the hash of its old value and adds the hash of its new one.
+    /// LtHash arithmetic is commutative (lane-wise addition mod 2^16), so the hashing is spread
+    /// over every core and the partial sums combined; the result equals the sequential fold.
     pub fn finish(self, commitment: &mut LtHash) -> ChangeSet {
         let mut changes = ChangeSet::new();
+        let mut terms: Vec<(Vec<u8>, bool)> = Vec::new();
         for (key, entry) in self.entries {
             if entry.original == entry.current {
                 continue;
             }
             if let Some(old) = &entry.original {
-                commitment.subtract(&commitment_entry(&key, old));
+                terms.push((commitment_entry(&key, old), false));
             }
             if let Some(new) = &entry.current {
-                commitment.add(&commitment_entry(&key, new));
+                terms.push((commitment_entry(&key, new), true));
             }
             changes.insert(key, entry.current);
         }
+        let fold = |mut acc: LtHash, (bytes, add): &(Vec<u8>, bool)| {
+            if *add {
+                acc.add(bytes);
+            } else {
+                acc.subtract(bytes);
+            }
+            acc
+        };
+        let delta = match crate::crypto::parallel() {
+            Some(pool) if terms.len() >= PARALLEL_TERMS => {
+                pool.fold(&terms, LtHash::new, fold, |mut a, b| {
+                    a.combine(&b);
+                    a
+                })
+            }
+            _ => terms.iter().fold(LtHash::new(), fold),
+        };
+        commitment.combine(&delta);
         changes
     }
 }
+
+/// Blocks changing at least this many entries hash them on every core.
+const PARALLEL_TERMS: usize = 512;
 
 /// The bytes an entry contributes to the state commitment: `len(key) as u32 LE ‖ key ‖ value`.
 pub fn commitment_entry(key: &[u8], value: &[u8]) -> Vec<u8> {

@@ -255,20 +255,44 @@ impl ChainApp {
 }
 
 /// Every index key an event is listed under.
+///
+/// The two events written once per call carry only the keys their queries need, since index
+/// entries are most of what a block commits: a call is listed under its id and under its
+/// caller, node and model (`/v1/calls?…`); a settlement under its id, the node and the model
+/// owner (who were paid) and its kind. Every other event is listed under every subject and its
+/// kind.
 fn index_keys(event: &verity_ledger::Event) -> Vec<Vec<u8>> {
-    let mut keys: Vec<Vec<u8>> = event.subjects().iter().map(Subject::index_key).collect();
-    keys.push(kind_key(event.kind()));
-    if let verity_ledger::Event::CallAccepted {
-        caller,
-        node,
-        model,
-        ..
-    } = event
-    {
-        keys.push(calls_by_caller_key(caller));
-        keys.push(calls_by_node_key(node));
-        keys.push(calls_by_model_key(model));
-    }
+    use verity_ledger::Event;
+    let mut keys: Vec<Vec<u8>> = match event {
+        Event::CallAccepted {
+            call,
+            caller,
+            node,
+            model,
+            ..
+        } => vec![
+            Subject::Call(*call).index_key(),
+            calls_by_caller_key(caller),
+            calls_by_node_key(node),
+            calls_by_model_key(model),
+        ],
+        Event::CallSettled {
+            call,
+            node,
+            model_owner,
+            ..
+        } => vec![
+            Subject::Call(*call).index_key(),
+            Subject::Account(*node).index_key(),
+            Subject::Account(*model_owner).index_key(),
+            kind_key(event.kind()),
+        ],
+        _ => {
+            let mut keys: Vec<Vec<u8>> = event.subjects().iter().map(Subject::index_key).collect();
+            keys.push(kind_key(event.kind()));
+            keys
+        }
+    };
     keys.sort();
     keys.dedup();
     keys
