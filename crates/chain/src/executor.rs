@@ -9,7 +9,7 @@ use futures::{
     StreamExt,
     channel::mpsc::{UnboundedReceiver, UnboundedSender, unbounded},
 };
-use tracing::{debug, info};
+use tracing::debug;
 
 /// A finalized block awaiting execution, with the acknowledgement marshal waits for.
 type Finalized = (Digested<Block>, Exact);
@@ -81,7 +81,7 @@ impl<A: Application> Executor<A> {
         self.app
             .apply(block.inner(), digest.0)
             .map_err(|source| Error::Apply { height, source })?;
-        info!(height, %digest, txs = block.inner().txs.len(), "applied finalized block");
+        debug!(height, %digest, txs = block.inner().txs.len(), "applied finalized block");
         Ok(())
     }
 }

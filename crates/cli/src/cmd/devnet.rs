@@ -21,7 +21,7 @@ pub struct Args {
 
 /// Create the devnet on first use (or after `--reset`), then run it.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
-    super::init_logging("warn,verity=info,verity_chain=warn");
+    super::init_logging("warn,verity=info");
     let data = ctx.home.join("devnet");
     if args.reset && data.exists() {
         std::fs::remove_dir_all(&data)?;
