@@ -23,10 +23,7 @@ struct Actors {
 impl Actors {
     fn send(&self, client: &Client, key: &Keypair, payload: Payload, wait: bool) -> Option<Hash32> {
         let params = client.params().unwrap().params;
-        let calls = match &payload {
-            Payload::SubmitReceipts { calls } => calls.len(),
-            _ => 0,
-        };
+        let calls = payload.call_count();
         let tx = Transaction {
             signer: key.public(),
             nonce: client.account(&key.address()).unwrap().next_nonce,

@@ -24,7 +24,7 @@ use crate::{
     params::Params,
     settlement,
     state::*,
-    tx::{Namespaces, Payload, SignedTransaction},
+    tx::{Namespaces, SignedTransaction},
     types::*,
 };
 use commonware_cryptography::lthash::LtHash;
@@ -323,10 +323,7 @@ fn precheck<S: StateRead>(
             got: tx.nonce,
         });
     }
-    let calls = match &tx.payload {
-        Payload::SubmitReceipts { calls } => calls.len(),
-        _ => 0,
-    };
+    let calls = tx.payload.call_count();
     let required = ctx.params.required_fee(calls);
     if tx.fee < required {
         return Err(TxError::FeeTooLow {

@@ -130,6 +130,14 @@ pub enum Payload {
 }
 
 impl Payload {
+    /// Number of calls a receipt batch carries (0 for every other kind); the fee depends on it.
+    pub fn call_count(&self) -> usize {
+        match self {
+            Payload::SubmitReceipts { calls } => calls.len(),
+            _ => 0,
+        }
+    }
+
     /// Short name of the kind of transaction.
     pub fn kind(&self) -> &'static str {
         match self {

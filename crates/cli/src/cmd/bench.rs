@@ -132,10 +132,7 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
     // Setup (not timed): a model, a node, escrow for every caller.
     let model = Hash32([9; 32]);
     let tx = |key: &Keypair, nonce: u64, payload: Payload| {
-        let calls = match &payload {
-            Payload::SubmitReceipts { calls } => calls.len(),
-            _ => 0,
-        };
+        let calls = payload.call_count();
         Transaction {
             signer: key.public(),
             nonce,

@@ -335,10 +335,7 @@ pub fn sign(ctx: &Ctx, common: &Common, payload: Payload) -> Result<SignedTransa
     let fee = match common.fee {
         Some(f) => f,
         None => {
-            let calls = match &payload {
-                Payload::SubmitReceipts { calls } => calls.len(),
-                _ => 0,
-            };
+            let calls = payload.call_count();
             client.params()?.params.required_fee(calls)
         }
     };

@@ -105,10 +105,7 @@ impl TestChain {
     }
 
     pub fn sign_with(&self, signer: &Keypair, payload: Payload, nonce: u64) -> Vec<u8> {
-        let calls = match &payload {
-            Payload::SubmitReceipts { calls } => calls.len(),
-            _ => 0,
-        };
+        let calls = payload.call_count();
         Transaction {
             signer: signer.public(),
             nonce,
