@@ -11,6 +11,9 @@
 
 #![deny(missing_docs)]
 
+pub mod call;
+pub use call::*;
+
 use serde::{Deserialize, Serialize};
 use verity_ledger::{
     Address, Amount, EventRecord, Hash32, Params, TimeMs, TxOutcome,

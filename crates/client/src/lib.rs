@@ -6,6 +6,9 @@
 
 #![deny(missing_docs)]
 
+mod gateway;
+pub use gateway::{GatewayClient, sign_alternatives};
+
 use serde::{Serialize, de::DeserializeOwned};
 use std::time::{Duration, Instant};
 use verity_api::*;
@@ -28,7 +31,7 @@ pub enum ClientError {
         message: String,
     },
     /// No answer.
-    #[error("cannot reach the validator at {url}: {reason}; is `verity devnet` running?")]
+    #[error("cannot reach {url}: {reason}; is `verity devnet` running?")]
     Unreachable {
         /// Base URL.
         url: String,

@@ -258,6 +258,17 @@ pub enum CallRefusal {
         /// Call id.
         call: CallId,
     },
+    /// Another ticket of the caller with the same nonce was already paid (an alternative ticket
+    /// for the same logical call, served by another node).
+    #[error(
+        "caller {caller} already paid a call with ticket nonce {nonce}; each logical call needs a fresh nonce"
+    )]
+    NonceUsed {
+        /// The caller.
+        caller: Address,
+        /// The nonce.
+        nonce: u64,
+    },
     /// Charged more than the caller allowed.
     #[error("price {price} is above the ticket's cap {cap}")]
     PriceAboveCap {
@@ -313,6 +324,7 @@ impl CallRefusal {
             CallRefusal::LifetimeTooLong { .. } => "lifetime_too_long",
             CallRefusal::AnsweredAfterExpiry { .. } => "answered_after_expiry",
             CallRefusal::Duplicate { .. } => "duplicate",
+            CallRefusal::NonceUsed { .. } => "nonce_used",
             CallRefusal::PriceAboveCap { .. } => "price_above_cap",
             CallRefusal::UnknownModel { .. } => "unknown_model",
             CallRefusal::ModeNotSupported { .. } => "mode_not_supported",

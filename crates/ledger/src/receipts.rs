@@ -4,9 +4,15 @@
 //! the receipt names this ticket; the ticket names the submitting node; the caller's key is
 //! known; both signatures verify (all signatures of the batch in one batch verification); the
 //! ticket has not expired, does not outlive the protocol's ticket lifetime, and was answered
-//! before expiry; the price is within the cap; the ticket was never used before (in state or
-//! earlier in this batch); the model exists and allows the mode; the node offers the model in
-//! that mode; the caller's escrow covers the price. An accepted call moves the price from the
+//! before expiry; the price is within the cap; the ticket was never used before, and no other
+//! ticket of the same caller with the same nonce was (in state or earlier in this batch); the model exists and allows the mode; the node offers the model in
+//! that mode; the caller's escrow covers the price.
+//!
+//! The nonce rule lets a caller sign *alternative* tickets for one logical call, one per candidate
+//! node, so that a gateway can retry another node when one fails: at most one of them is ever
+//! paid.
+//!
+//! An accepted call moves the price from the
 //! caller's escrow to the call record (pending) and joins the settlement queue.
 
 use crate::{
@@ -21,6 +27,13 @@ use crate::{
     types::*,
 };
 use std::collections::{HashMap, HashSet};
+
+/// Tickets accepted earlier in the batch being judged.
+#[derive(Default)]
+struct Used {
+    calls: HashSet<CallId>,
+    nonces: HashSet<(Address, u64)>,
+}
 
 pub(crate) fn submit<S: StateRead>(
     ov: &mut Overlay<'_, S>,
@@ -73,7 +86,7 @@ pub(crate) fn submit<S: StateRead>(
 
     check_signatures(ctx, calls, &keys, &node_public, &mut refused);
 
-    let mut used = HashSet::new();
+    let mut used = Used::default();
     let mut models: HashMap<ModelId, Option<Model>> = HashMap::new();
     let mut cursor: QueueCursor = ov.get(QUEUE_KEY).unwrap_or_default();
     let mut verdicts = Vec::with_capacity(calls.len());
@@ -121,9 +134,14 @@ pub(crate) fn submit<S: StateRead>(
                     split: None,
                 };
                 ov.put(&call_key(&ids[i]), &record);
+                ov.put(
+                    &ticket_nonce_key(&call.ticket.caller, call.ticket.nonce),
+                    &ids[i],
+                );
                 ov.put(&queue_key(cursor.tail), &ids[i]);
                 cursor.tail += 1;
-                used.insert(ids[i]);
+                used.calls.insert(ids[i]);
+                used.nonces.insert((call.ticket.caller, call.ticket.nonce));
                 events.push(ctx.record(Event::CallAccepted {
                     call: ids[i],
                     caller: record.caller,
@@ -197,7 +215,7 @@ fn check_call<S: StateRead>(
     id: CallId,
     node: &Node,
     model: Option<&Model>,
-    used: &HashSet<CallId>,
+    used: &Used,
     ov: &mut Overlay<'_, S>,
 ) -> Result<Bps, CallRefusal> {
     let t = &call.ticket;
@@ -227,8 +245,15 @@ fn check_call<S: StateRead>(
             cap: t.price_cap,
         });
     }
-    if used.contains(&id) || ov.contains(&call_key(&id)) {
+    if used.calls.contains(&id) || ov.contains(&call_key(&id)) {
         return Err(CallRefusal::Duplicate { call: id });
+    }
+    if used.nonces.contains(&(t.caller, t.nonce)) || ov.contains(&ticket_nonce_key(&t.caller, t.nonce))
+    {
+        return Err(CallRefusal::NonceUsed {
+            caller: t.caller,
+            nonce: t.nonce,
+        });
     }
     let model = model.ok_or(CallRefusal::UnknownModel { model: t.model })?;
     if !model.modes.contains(&t.mode) {

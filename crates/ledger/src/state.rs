@@ -40,6 +40,8 @@ pub const MODEL_PREFIX: &[u8] = b"model/";
 pub const NODE_PREFIX: &[u8] = b"node/";
 /// Prefix of call records.
 pub const CALL_PREFIX: &[u8] = b"call/";
+/// Prefix of used ticket nonces, one per paid call.
+pub const TICKET_NONCE_PREFIX: &[u8] = b"tnonce/";
 /// Prefix of the settlement queue.
 pub const QUEUE_PREFIX: &[u8] = b"queue/";
 /// Protocol parameters.
@@ -80,6 +82,12 @@ pub fn node_key(a: &Address) -> Vec<u8> {
 /// Key of a call.
 pub fn call_key(c: &CallId) -> Vec<u8> {
     key(CALL_PREFIX, &c.0)
+}
+/// Key recording that `caller` used ticket nonce `nonce`; the value is the call id paid.
+pub fn ticket_nonce_key(caller: &Address, nonce: u64) -> Vec<u8> {
+    let mut id = caller.0.to_vec();
+    id.extend_from_slice(&nonce.to_be_bytes());
+    key(TICKET_NONCE_PREFIX, &id)
 }
 /// Key of a settlement-queue slot.
 pub fn queue_key(seq: u64) -> Vec<u8> {

@@ -114,6 +114,23 @@ fn refusals_in_a_batch_are_one_by_one() {
 }
 
 #[test]
+fn alternative_tickets_sharing_a_nonce_are_paid_at_most_once() {
+    let mut m = Market::new(1_000_000);
+    let first = CallSpec::new(&m.chain, 9).sign(&m.chain, &m.caller, &m.node);
+    let mut spec = CallSpec::new(&m.chain, 9);
+    spec.cap = 2_000;
+    let alternative = spec.sign(&m.chain, &m.caller, &m.node);
+    assert_ne!(first.ticket.id(), alternative.ticket.id());
+    let escrow = m.chain.account(&m.caller.address()).escrow;
+    // In one batch and in a later batch, the second ticket with the same nonce is refused.
+    let out = m.submit(vec![first, alternative.clone()]);
+    assert_eq!(refusal(&out, 0), None);
+    assert_eq!(refusal(&out, 1), Some("nonce_used"));
+    assert_eq!(refusal(&m.submit(vec![alternative]), 0), Some("nonce_used"));
+    assert_eq!(m.chain.account(&m.caller.address()).escrow, escrow - 1_000);
+}
+
+#[test]
 fn a_replayed_ticket_is_refused_and_paid_once() {
     let mut m = Market::new(1_000_000);
     let call = m.call(1);
