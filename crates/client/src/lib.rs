@@ -13,7 +13,8 @@ use serde::{Serialize, de::DeserializeOwned};
 use std::time::{Duration, Instant};
 use verity_api::*;
 use verity_ledger::{
-    Address, Hash32, ModelId, SignedTransaction, TxOutcome,
+    Address, Hash32, Keypair, ModelId, Namespaces, Payload, SignedTransaction, Transaction,
+    TxOutcome, TxStatus,
     state::{Call, CallStatus, Model, Node},
 };
 
@@ -237,6 +238,34 @@ impl Client {
                         "transaction {hash} still pending"
                     )));
                 }
+            }
+        }
+    }
+
+    /// Sign `payload` with `key` (next nonce, required fee, this chain's namespace), submit it and
+    /// wait for its block. A transaction that is rejected or fails is an
+    /// [`ClientError::Api`] error carrying the ledger's code and message.
+    pub fn execute(&self, key: &Keypair, payload: Payload, timeout: Duration) -> Result<TxOutcome> {
+        let nonce = self.account(&key.address())?.next_nonce;
+        let fee = self.params()?.params.required_fee(payload.call_count());
+        let namespaces = Namespaces::new(&self.status()?.chain_id);
+        let tx = Transaction {
+            signer: key.public(),
+            nonce,
+            fee,
+            payload,
+        }
+        .sign(key, &namespaces);
+        let hash = self.submit(&tx)?.hash;
+        let outcome = self.wait_tx(&hash, timeout)?;
+        match &outcome.status {
+            TxStatus::Applied => Ok(outcome),
+            TxStatus::Failed { code, message } | TxStatus::Rejected { code, message } => {
+                Err(ClientError::Api {
+                    status: 422,
+                    code: code.clone(),
+                    message: format!("transaction {hash} did not apply: {message}"),
+                })
             }
         }
     }

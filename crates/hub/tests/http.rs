@@ -40,7 +40,7 @@ fn a_blob_is_fetched_from_the_first_honest_source() {
     let err = fetch(&id, &[liar], 1 << 20).unwrap_err();
     assert!(err.to_string().contains("not the model's id"), "{err}");
     // Too large for the limit.
-    let err = fetch(&id, &[honest.clone()], 4).unwrap_err();
+    let err = fetch(&id, std::slice::from_ref(&honest), 4).unwrap_err();
     assert!(err.to_string().contains("limit"), "{err}");
     // Unknown blob: the server says so.
     let err = fetch(&sha256(&[b"missing"]), &[honest], 1 << 20).unwrap_err();
