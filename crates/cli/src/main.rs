@@ -47,6 +47,18 @@ enum Command {
     /// Sign receipts (as a node).
     #[command(subcommand)]
     Receipt(cmd::calls::ReceiptCommand),
+    /// Publish models and serve the local model store.
+    #[command(subcommand)]
+    Model(cmd::model::Command),
+    /// Run a provider node.
+    #[command(subcommand)]
+    Node(cmd::serve::NodeCommand),
+    /// Run a gateway: the caller-facing API that quotes, routes and retries calls.
+    Gateway(cmd::serve::GatewayArgs),
+    /// Pay for one inference through a gateway (`verity call status ID` follows settlement).
+    Call(cmd::call::CallArgs),
+    /// Generate paid calls through a gateway and check they all settle exactly once.
+    Traffic(cmd::traffic::TrafficArgs),
     /// Read the ledger.
     #[command(subcommand)]
     Query(cmd::query::Command),
@@ -69,6 +81,11 @@ fn main() {
         Command::Tx(c) => cmd::tx::run(&ctx, *c),
         Command::Ticket(c) => cmd::calls::ticket(&ctx, c),
         Command::Receipt(c) => cmd::calls::receipt(&ctx, c),
+        Command::Model(c) => cmd::model::run(&ctx, c),
+        Command::Node(c) => cmd::serve::node(&ctx, c),
+        Command::Gateway(a) => cmd::serve::gateway(&ctx, a),
+        Command::Call(a) => cmd::call::run(&ctx, a),
+        Command::Traffic(a) => cmd::traffic::run(&ctx, a),
         Command::Query(c) => cmd::query::run(&ctx, c),
         Command::Bench(c) => cmd::bench::run(&ctx, c),
     };

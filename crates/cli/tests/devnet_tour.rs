@@ -14,16 +14,26 @@ fn readme_tour_on_a_devnet_survives_kill_9() {
     let home = dir.path().join("home");
     let api = free_port();
     let url = format!("http://127.0.0.1:{api}");
+    let gateway = free_port();
     let args = [
         "devnet".to_string(),
         "--api".into(),
         format!("127.0.0.1:{api}"),
         "--p2p".into(),
         format!("127.0.0.1:{}", free_port()),
+        "--gateway".into(),
+        format!("127.0.0.1:{gateway}"),
+        "--hub".into(),
+        format!("127.0.0.1:{}", free_port()),
+        "--nodes".into(),
+        "0".into(),
     ];
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let log = dir.path().join("devnet.log");
     let devnet = Process::start(&home, &url, &args, log.clone());
+    // The devnet's own setup (publishing the bundled models, funding keys) is done once its
+    // gateway answers; the tour's transactions from the demo key start after it.
+    wait_http(&format!("http://127.0.0.1:{gateway}/health"));
     let client = devnet.client();
 
     // The chain advances.

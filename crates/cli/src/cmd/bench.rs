@@ -39,16 +39,20 @@ pub enum Command {
         #[arg(long, default_value_t = 64)]
         callers: usize,
     },
+    /// Paid calls through gateway → node against a no-op axum server (needs a running devnet).
+    Serve(super::bench_serve::ServeArgs),
 }
 
 /// Run a benchmark.
-pub fn run(_ctx: &Ctx, command: Command) -> Result<()> {
-    let Command::Settle {
-        calls,
-        batch,
-        callers,
-    } = command;
-    settle(calls, batch.max(1), callers.max(1))
+pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
+    match command {
+        Command::Settle {
+            calls,
+            batch,
+            callers,
+        } => settle(calls, batch.max(1), callers.max(1)),
+        Command::Serve(args) => super::bench_serve::run(ctx, args),
+    }
 }
 
 struct Chain {

@@ -1,11 +1,16 @@
 //! One module per command group.
 
 pub mod bench;
+pub mod bench_serve;
+pub mod call;
 pub mod calls;
 pub mod devnet;
 pub mod init;
 pub mod keys;
+pub mod model;
 pub mod query;
+pub mod serve;
+pub mod traffic;
 pub mod tx;
 
 use std::path::PathBuf;

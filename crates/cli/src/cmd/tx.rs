@@ -55,21 +55,7 @@ pub struct NodeArgs {
 
 impl NodeArgs {
     fn parts(&self) -> Result<(HardwareProfile, Vec<ModePrice>)> {
-        let prices = self
-            .prices
-            .iter()
-            .map(|p| {
-                let (mode, price) = p
-                    .split_once('=')
-                    .with_context(|| format!("--price takes MODE=PRICE, got '{p}'"))?;
-                Ok(ModePrice {
-                    mode: mode.parse().map_err(anyhow::Error::msg)?,
-                    price: price
-                        .parse()
-                        .with_context(|| format!("price '{price}' is not a whole number"))?,
-                })
-            })
-            .collect::<Result<_>>()?;
+        let prices = super::serve::parse_prices(&self.prices)?;
         let hardware = HardwareProfile {
             gpu: self.gpu.clone(),
             watts: self.watts,

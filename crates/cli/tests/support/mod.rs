@@ -18,6 +18,41 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// `n` distinct free ports, the last `consecutive` of them numbered consecutively (for services
+/// given a first port and a count).
+pub fn free_ports(n: usize, consecutive: usize) -> Vec<u16> {
+    let mut held: Vec<TcpListener> = (0..n - consecutive.min(n))
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    if consecutive > 0 {
+        'search: for start in (20_000u16..60_000).step_by(97) {
+            let mut run = Vec::new();
+            for p in start..start + consecutive as u16 {
+                match TcpListener::bind(("127.0.0.1", p)) {
+                    Ok(l) => run.push(l),
+                    Err(_) => continue 'search,
+                }
+            }
+            held.extend(run);
+            break;
+        }
+    }
+    assert_eq!(held.len(), n, "not enough free ports");
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+/// A child process killed when dropped.
+pub struct Guard(pub std::process::Child);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// The `verity` binary with `home` and `url` set.
 pub fn verity(home: &Path, url: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_verity"));
@@ -42,6 +77,15 @@ pub fn ok(home: &Path, url: &str, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8(out.stdout).unwrap()
+}
+
+/// Wait until `url` answers HTTP 200 (a service of the devnet is up).
+pub fn wait_http(url: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while ureq::get(url).call().is_err() {
+        assert!(Instant::now() < deadline, "{url} did not come up");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// A running validator process.

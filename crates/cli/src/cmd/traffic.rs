@@ -1,0 +1,361 @@
+//! `verity traffic` (and `verity devnet --traffic`): a load generator that pays for real calls
+//! through a gateway, then checks the ledger settled every one of them exactly once.
+//!
+//! Inputs are the bundled digits test split; calls alternate between the bundled models, and each
+//! model walks the split in order, so its accuracy is comparable with the documented one
+//! (`models/README.md`, printed beside it). Each
+//! worker thread makes one call at a time (quote, sign alternative tickets, call). At the end the
+//! generator waits for every answered call to settle and checks, from the ledger alone:
+//! - each answered call id is distinct and its record is settled, with a split that sums to its
+//!   price;
+//! - the caller's escrow fell by exactly the sum of the settled prices (nothing paid twice,
+//!   nothing charged for a failed call).
+
+use super::{Ctx, call, model};
+use crate::keyring;
+use anyhow::{Context, Result, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use std::{
+    collections::HashSet,
+    path::PathBuf,
+    sync::{
+        Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use verity_api::CallInput;
+use verity_client::{Client, GatewayClient};
+use verity_ledger::{Amount, CallId, Keypair, Mode, ModelId, Namespaces, state::CallStatus};
+
+/// The bundled test split.
+pub const TEST_SPLIT: &str = include_str!("../../../../models/digits/test-split.json");
+
+/// Documented accuracy of the bundled models on the test split (float = integer path).
+const REFERENCE: &str = include_str!("../../../../models/digits/reference.json");
+
+fn documented_accuracy(name: &str) -> Option<f64> {
+    let reference: serde_json::Value = serde_json::from_str(REFERENCE).ok()?;
+    reference["models"][name.strip_prefix("digits-")?]["accuracy"].as_f64()
+}
+
+/// Options of the load generator.
+#[derive(Args, Clone)]
+pub struct TrafficArgs {
+    /// Number of calls.
+    #[arg(default_value_t = 200)]
+    pub calls: usize,
+    /// Calls in flight at once.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Verification mode of every call.
+    #[arg(long, default_value = "signed")]
+    pub mode: Mode,
+    /// Name of the paying key.
+    #[arg(long, default_value = "demo")]
+    pub from: String,
+    /// Gateway to call through.
+    #[arg(long, env = "VERITY_GATEWAY", default_value = call::DEFAULT_GATEWAY)]
+    pub gateway: String,
+    /// Also write the summary as JSON to this file.
+    #[arg(long)]
+    pub summary_json: Option<PathBuf>,
+    /// Longest wait for settlement after the last call, in seconds.
+    #[arg(long, default_value_t = 180)]
+    pub settle_timeout_s: u64,
+}
+
+#[derive(Deserialize)]
+struct TestSplit {
+    labels: Vec<u8>,
+    pixels: Vec<Vec<u8>>,
+    scale: f32,
+}
+
+/// Accuracy of one model in a run.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct ModelAccuracy {
+    /// Registered name.
+    pub name: String,
+    /// Calls answered.
+    pub answered: usize,
+    /// Correct predictions.
+    pub correct: usize,
+}
+
+/// What a traffic run did and what the ledger made of it.
+#[derive(Serialize, Deserialize, Debug, Clone)]
+pub struct Summary {
+    /// Calls attempted.
+    pub calls: usize,
+    /// Calls answered by some node.
+    pub answered: usize,
+    /// Calls no node answered (the caller paid nothing for them).
+    pub failed: usize,
+    /// Answered calls for which the gateway retried another node first.
+    pub retried: usize,
+    /// Answered calls settled on the ledger.
+    pub settled: usize,
+    /// Answered calls the ledger did not charge (refused or never submitted in time).
+    pub not_charged: usize,
+    /// Per model.
+    pub models: Vec<ModelAccuracy>,
+    /// Median latency of answered calls, milliseconds.
+    pub p50_ms: f64,
+    /// 99th percentile latency, milliseconds.
+    pub p99_ms: f64,
+    /// Answered calls per second.
+    pub calls_per_sec: f64,
+    /// Sum of settled prices.
+    pub paid: Amount,
+    /// How much the caller's escrow fell.
+    pub escrow_spent: Amount,
+    /// Every settled split sums to its price.
+    pub splits_exact: bool,
+    /// No call id was answered twice.
+    pub ids_distinct: bool,
+}
+
+impl Summary {
+    /// Whether the run met every check: all calls answered, all settled exactly once.
+    pub fn passed(&self) -> bool {
+        self.failed == 0
+            && self.settled == self.answered
+            && self.splits_exact
+            && self.ids_distinct
+            && self.escrow_spent == self.paid
+    }
+}
+
+/// Run `verity traffic`.
+pub fn run(ctx: &Ctx, args: TrafficArgs) -> Result<()> {
+    let key = keyring::load(&ctx.home, &args.from)?;
+    let models = bundled_models(ctx)?;
+    let summary = generate(ctx, &args, &key, &models)?;
+    report(&args, &summary)
+}
+
+/// Print the summary, write it if asked, and fail unless every check passed.
+pub fn report(args: &TrafficArgs, summary: &Summary) -> Result<()> {
+    print_summary(summary);
+    if let Some(path) = &args.summary_json {
+        std::fs::write(path, serde_json::to_vec_pretty(summary)?)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    if !summary.passed() {
+        bail!("the traffic run failed a check (see the summary above)");
+    }
+    Ok(())
+}
+
+/// The bundled models registered on the ledger, by name, as (id, name).
+pub fn bundled_models(ctx: &Ctx) -> Result<Vec<(ModelId, String)>> {
+    model::BUNDLED
+        .iter()
+        .map(|(name, _)| Ok((call::resolve_model(ctx, name)?, name.to_string())))
+        .collect()
+}
+
+struct Answer {
+    model: usize,
+    call: CallId,
+    correct: bool,
+    retried: bool,
+    latency: Duration,
+}
+
+/// Make `args.calls` calls, then wait for their settlement and check it.
+pub fn generate(
+    ctx: &Ctx,
+    args: &TrafficArgs,
+    key: &Keypair,
+    models: &[(ModelId, String)],
+) -> Result<Summary> {
+    let split: TestSplit = serde_json::from_str(TEST_SPLIT)?;
+    let ledger = ctx.client();
+    let namespaces = Namespaces::new(&ledger.status()?.chain_id);
+    let gateway = GatewayClient::new(&args.gateway);
+    let escrow_before = ledger.account(&key.address())?.account.escrow;
+
+    let bar = ProgressBar::new(args.calls as u64).with_style(
+        ProgressStyle::with_template(
+            "{msg:>9} [{bar:30}] {pos}/{len} calls · {per_sec} · eta {eta}",
+        )
+        .expect("valid template")
+        .progress_chars("=> "),
+    );
+    bar.set_message("calling");
+    let next = AtomicUsize::new(0);
+    let answers = Mutex::new(Vec::with_capacity(args.calls));
+    let failures = Mutex::new(Vec::new());
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for _ in 0..args.concurrency.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    if i >= args.calls {
+                        break;
+                    }
+                    // Each model walks the whole split in order.
+                    let which = i % models.len();
+                    let sample = (i / models.len()) % split.labels.len();
+                    let values = split.pixels[sample]
+                        .iter()
+                        .map(|&p| f32::from(p) / split.scale)
+                        .collect();
+                    let t = Instant::now();
+                    let result = call::call(
+                        &gateway,
+                        key,
+                        &namespaces,
+                        models[which].0,
+                        args.mode,
+                        None,
+                        CallInput::tensor(values),
+                        rand::random(),
+                    );
+                    match result {
+                        Ok(r) => answers.lock().expect("not poisoned").push(Answer {
+                            model: which,
+                            call: r.result.call_id,
+                            correct: r.result.label == Some(u32::from(split.labels[sample])),
+                            retried: !r.failed_attempts.is_empty(),
+                            latency: t.elapsed(),
+                        }),
+                        Err(e) => failures
+                            .lock()
+                            .expect("not poisoned")
+                            .push(format!("{e:#}")),
+                    }
+                    bar.inc(1);
+                }
+            });
+        }
+    });
+    let elapsed = started.elapsed();
+    bar.finish_and_clear();
+    let answers = answers.into_inner().expect("not poisoned");
+    let failures = failures.into_inner().expect("not poisoned");
+    for f in failures.iter().take(5) {
+        eprintln!("failed call: {f}");
+    }
+
+    let (settled, paid, splits_exact) = await_settlement(
+        &ledger,
+        &answers,
+        Duration::from_secs(args.settle_timeout_s),
+    )?;
+    let escrow_after = ledger.account(&key.address())?.account.escrow;
+    let ids: HashSet<CallId> = answers.iter().map(|a| a.call).collect();
+    let mut latencies: Vec<Duration> = answers.iter().map(|a| a.latency).collect();
+    latencies.sort();
+    let percentile = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .map_or(0.0, |d| d.as_secs_f64() * 1e3)
+    };
+    Ok(Summary {
+        calls: args.calls,
+        answered: answers.len(),
+        failed: failures.len(),
+        retried: answers.iter().filter(|a| a.retried).count(),
+        settled,
+        not_charged: answers.len() - settled,
+        models: models
+            .iter()
+            .enumerate()
+            .map(|(i, (_, name))| ModelAccuracy {
+                name: name.clone(),
+                answered: answers.iter().filter(|a| a.model == i).count(),
+                correct: answers.iter().filter(|a| a.model == i && a.correct).count(),
+            })
+            .collect(),
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+        calls_per_sec: answers.len() as f64 / elapsed.as_secs_f64(),
+        paid,
+        escrow_spent: escrow_before.saturating_sub(escrow_after),
+        splits_exact,
+        ids_distinct: ids.len() == answers.len(),
+    })
+}
+
+/// Wait until every answered call is settled (or the timeout); (settled, sum of their prices,
+/// whether every split was exact).
+fn await_settlement(
+    ledger: &Client,
+    answers: &[Answer],
+    timeout: Duration,
+) -> Result<(usize, Amount, bool)> {
+    let bar = ProgressBar::new(answers.len() as u64).with_style(
+        ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} calls settled")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message("settling");
+    let deadline = Instant::now() + timeout;
+    let mut waiting: Vec<CallId> = answers.iter().map(|a| a.call).collect();
+    let (mut settled, mut paid, mut exact) = (0, 0, true);
+    while !waiting.is_empty() && Instant::now() < deadline {
+        let mut still = Vec::new();
+        for id in waiting {
+            match ledger.call(&id) {
+                Ok(call) if matches!(call.status, CallStatus::Settled { .. }) => {
+                    let split = call.split.context("a settled call has a split")?;
+                    exact &=
+                        split.node + split.royalty + split.verifier + split.protocol == call.price;
+                    settled += 1;
+                    paid += call.price;
+                    bar.inc(1);
+                }
+                _ => still.push(id),
+            }
+        }
+        waiting = still;
+        if !waiting.is_empty() {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+    }
+    bar.finish_and_clear();
+    Ok((settled, paid, exact))
+}
+
+fn print_summary(s: &Summary) {
+    println!("Traffic summary");
+    println!(
+        "  calls      {} sent · {} answered · {} failed · {} answered after a retry",
+        s.calls, s.answered, s.failed, s.retried
+    );
+    for m in &s.models {
+        let pct = if m.answered == 0 {
+            0.0
+        } else {
+            100.0 * m.correct as f64 / m.answered as f64
+        };
+        let documented = documented_accuracy(&m.name)
+            .map_or(String::new(), |a| format!(", documented {:.2} %", 100.0 * a));
+        println!(
+            "  {:<10} {}/{} correct ({pct:.2} %{documented})",
+            m.name, m.correct, m.answered
+        );
+    }
+    println!(
+        "  latency    p50 {:.1} ms · p99 {:.1} ms · {:.0} calls/s",
+        s.p50_ms, s.p99_ms, s.calls_per_sec
+    );
+    println!(
+        "  ledger     {} settled · {} not charged · paid {} · escrow spent {} · splits exact: {} · ids distinct: {}",
+        s.settled, s.not_charged, s.paid, s.escrow_spent, s.splits_exact, s.ids_distinct
+    );
+    println!(
+        "  result     {}",
+        if s.passed() {
+            "every answered call settled and split exactly once"
+        } else {
+            "CHECK FAILED"
+        }
+    );
+}
