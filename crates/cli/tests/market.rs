@@ -190,7 +190,11 @@ fn a_node_killed_during_traffic_costs_callers_nothing_and_its_receipts_settle_af
             "traffic failed:\n{stdout}\n{}\ngateway health: {}\nquote: {}\ndevnet log:\n{}",
             String::from_utf8_lossy(&out.stderr),
             get(format!("http://{}/health", addr(gateway))),
-            get(format!("http://{}/v1/quote?model={}&mode=signed", addr(gateway), models[0])),
+            get(format!(
+                "http://{}/v1/quote?model={}&mode=signed",
+                addr(gateway),
+                models[0]
+            )),
             std::fs::read_to_string(dir.path().join("devnet.log")).unwrap_or_default()
         );
     }

@@ -65,10 +65,7 @@ pub fn fetch(id: &Hash32, sources: &[String], max_bytes: u64) -> Result<Vec<u8>,
             Err(reason) => failures.push(format!("{source}: {reason}")),
         }
     }
-    Err(FetchError::AllFailed {
-        id: *id,
-        failures,
-    })
+    Err(FetchError::AllFailed { id: *id, failures })
 }
 
 /// [`fetch`] unless `store` already has the blob; a fetched blob is stored.
@@ -82,7 +79,9 @@ pub fn fetch_into(
         return Ok(bytes);
     }
     let bytes = fetch(id, sources, max_bytes)?;
-    store.put(&bytes).map_err(|source| FetchError::Store { id: *id, source })?;
+    store
+        .put(&bytes)
+        .map_err(|source| FetchError::Store { id: *id, source })?;
     Ok(bytes)
 }
 

@@ -23,9 +23,7 @@ pub const BLOB_PATH: &str = "/v1/blobs/{id}";
 
 /// A router serving `store` at [`BLOB_PATH`].
 pub fn router<S>(store: Arc<BlobStore>) -> Router<S> {
-    Router::new()
-        .route(BLOB_PATH, get(blob))
-        .with_state(store)
+    Router::new().route(BLOB_PATH, get(blob)).with_state(store)
 }
 
 async fn blob(State(store): State<Arc<BlobStore>>, Path(id): Path<String>) -> Response {
@@ -39,17 +37,19 @@ async fn blob(State(store): State<Arc<BlobStore>>, Path(id): Path<String>) -> Re
     // Model files are kilobytes to tens of megabytes: reading one inline is cheaper than a hop
     // to a blocking thread.
     match store.get(&id) {
-        Ok(Some(bytes)) => (
-            [(header::CONTENT_TYPE, "application/octet-stream")],
-            bytes,
-        )
-            .into_response(),
+        Ok(Some(bytes)) => {
+            ([(header::CONTENT_TYPE, "application/octet-stream")], bytes).into_response()
+        }
         Ok(None) => error(
             StatusCode::NOT_FOUND,
             "not_found",
             format!("this server does not have blob {id}; try another source"),
         ),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, "storage_error", e.to_string()),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "storage_error",
+            e.to_string(),
+        ),
     }
 }
 

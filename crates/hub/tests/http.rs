@@ -10,10 +10,12 @@ fn serve(app: Router) -> String {
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
     std::thread::spawn(move || {
-        tokio::runtime::Runtime::new().unwrap().block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            axum::serve(listener, app).await.unwrap();
-        })
+        tokio::runtime::Runtime::new()
+            .unwrap()
+            .block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                axum::serve(listener, app).await.unwrap();
+            })
     });
     format!("http://{addr}")
 }
@@ -45,5 +47,8 @@ fn a_blob_is_fetched_from_the_first_honest_source() {
     // Unknown blob: the server says so.
     let err = fetch(&sha256(&[b"missing"]), &[honest], 1 << 20).unwrap_err();
     assert!(matches!(err, FetchError::AllFailed { .. }), "{err}");
-    assert!(matches!(fetch(&id, &[], 1).unwrap_err(), FetchError::NoSources { .. }));
+    assert!(matches!(
+        fetch(&id, &[], 1).unwrap_err(),
+        FetchError::NoSources { .. }
+    ));
 }

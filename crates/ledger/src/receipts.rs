@@ -248,7 +248,8 @@ fn check_call<S: StateRead>(
     if used.calls.contains(&id) || ov.contains(&call_key(&id)) {
         return Err(CallRefusal::Duplicate { call: id });
     }
-    if used.nonces.contains(&(t.caller, t.nonce)) || ov.contains(&ticket_nonce_key(&t.caller, t.nonce))
+    if used.nonces.contains(&(t.caller, t.nonce))
+        || ov.contains(&ticket_nonce_key(&t.caller, t.nonce))
     {
         return Err(CallRefusal::NonceUsed {
             caller: t.caller,

@@ -335,8 +335,9 @@ fn print_summary(s: &Summary) {
         } else {
             100.0 * m.correct as f64 / m.answered as f64
         };
-        let documented = documented_accuracy(&m.name)
-            .map_or(String::new(), |a| format!(", documented {:.2} %", 100.0 * a));
+        let documented = documented_accuracy(&m.name).map_or(String::new(), |a| {
+            format!(", documented {:.2} %", 100.0 * a)
+        });
         println!(
             "  {:<10} {}/{} correct ({pct:.2} %{documented})",
             m.name, m.correct, m.answered
