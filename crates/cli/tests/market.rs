@@ -126,6 +126,28 @@ fn a_node_killed_during_traffic_costs_callers_nothing_and_its_receipts_settle_af
         );
         std::thread::sleep(Duration::from_millis(200));
     }
+    // Node 3 is registered; wait until the gateway's view includes it for both models.
+    let gateway_client = verity_client::GatewayClient::new(&format!("http://{}", addr(gateway)));
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let quotes: Vec<_> = models
+            .iter()
+            .map(|m| gateway_client.quote(&m.parse().unwrap(), verity_ledger::Mode::Signed, None))
+            .collect();
+        if quotes
+            .iter()
+            .all(|q| q.as_ref().is_ok_and(|q| q.candidates.len() >= 3))
+        {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the gateway did not quote node 3: {quotes:?}\nnodes: {:?}\ndevnet log:\n{}",
+            client.nodes(),
+            std::fs::read_to_string(dir.path().join("devnet.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     let summary_path = dir.path().join("summary.json");
     let mut traffic = verity(&home, &url)

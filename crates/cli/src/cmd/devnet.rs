@@ -13,8 +13,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 use verity_client::Client;
 use verity_gateway::GatewayConfig;
 use verity_ledger::{
-    Amount, Genesis, GenesisAccount, GenesisValidator, Keypair, Mode, ModePrice, ModelId, Params,
-    Payload,
+    Amount, Genesis, GenesisAccount, GenesisValidator, Keypair, Mode, ModePrice, Params, Payload,
 };
 use verity_node::{Home, home};
 use verity_provider::ProviderConfig;
@@ -218,7 +217,13 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         "Try: verity call digits-cnn --input models/digits/samples/digit-3.png    ·    Ctrl-C stops"
     );
 
-    wait_for_quotes(&gateway_url, &models, nodes.len())?;
+    traffic::await_quotes(
+        &verity_client::GatewayClient::new(&gateway_url),
+        &models,
+        Mode::Signed,
+        nodes.len().min(3),
+        traffic::QUOTE_WAIT,
+    )?;
     let Some(calls) = args.traffic else {
         runtime.block_on(std::future::pending::<()>());
         unreachable!("pending never completes")
@@ -250,23 +255,6 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
             Ok(1)
         }
     }
-}
-
-/// Wait until the gateway's view of the ledger lists `nodes` nodes for every model.
-fn wait_for_quotes(gateway: &str, models: &[ModelId], nodes: usize) -> Result<()> {
-    let gateway = verity_client::GatewayClient::new(gateway);
-    let ready = |m: &ModelId| {
-        gateway
-            .quote(m, Mode::Signed, None)
-            .is_ok_and(|q| q.candidates.len() >= nodes.min(3))
-    };
-    for _ in 0..600 {
-        if nodes == 0 || models.iter().all(ready) {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    anyhow::bail!("the gateway did not see the devnet's nodes within 30 s")
 }
 
 /// Wait until consensus makes a block in this run (after a restart the stored head is old, and

@@ -158,6 +158,53 @@ pub fn bundled_models(ctx: &Ctx) -> Result<Vec<(ModelId, String)>> {
         .collect()
 }
 
+/// How long the generator waits for the gateway to quote every model before the first call.
+pub const QUOTE_WAIT: Duration = Duration::from_secs(120);
+
+/// Wait until `gateway` quotes at least `min_nodes` candidates for every model in `mode`.
+///
+/// Nodes registered a moment ago reach the gateway one finalized block and one registry refresh
+/// later; calling before that would fail with `no_nodes`. On timeout the error carries the
+/// gateway's last answer.
+pub fn await_quotes(
+    gateway: &GatewayClient,
+    models: &[ModelId],
+    mode: Mode,
+    min_nodes: usize,
+    timeout: Duration,
+) -> Result<()> {
+    let deadline = Instant::now() + timeout;
+    let spinner = ProgressBar::new_spinner().with_message(format!(
+        "waiting for the gateway to quote {min_nodes}+ node(s) per model in mode {mode}"
+    ));
+    spinner.enable_steady_tick(Duration::from_millis(200));
+    let result = loop {
+        let missing = models
+            .iter()
+            .find_map(|model| match gateway.quote(model, mode, None) {
+                Ok(q) if q.candidates.len() >= min_nodes => None,
+                Ok(q) => Some(format!(
+                    "model {model}: {} of {min_nodes} node(s) quoted",
+                    q.candidates.len()
+                )),
+                Err(e) => Some(format!("model {model}: {e:#}")),
+            });
+        match missing {
+            None => break Ok(()),
+            Some(why) if Instant::now() >= deadline => {
+                break Err(anyhow::anyhow!(
+                    "the gateway at {} did not quote {min_nodes} node(s) for every model within                      {} s ({why}); check that nodes serving the models are running and bonded                      (`verity query nodes`)",
+                    gateway.url(),
+                    timeout.as_secs()
+                ));
+            }
+            Some(_) => std::thread::sleep(Duration::from_millis(100)),
+        }
+    };
+    spinner.finish_and_clear();
+    result
+}
+
 struct Answer {
     model: usize,
     call: CallId,
@@ -177,6 +224,8 @@ pub fn generate(
     let ledger = ctx.client();
     let namespaces = Namespaces::new(&ledger.status()?.chain_id);
     let gateway = GatewayClient::new(&args.gateway);
+    let ids: Vec<ModelId> = models.iter().map(|(id, _)| *id).collect();
+    await_quotes(&gateway, &ids, args.mode, 1, QUOTE_WAIT)?;
     let escrow_before = ledger.account(&key.address())?.account.escrow;
 
     let bar = ProgressBar::new(args.calls as u64).with_style(
