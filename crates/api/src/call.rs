@@ -18,12 +18,7 @@ use verity_ledger::{
     Ticket, TimeMs, crypto::sha256, state::Call,
 };
 
-/// Domain prefix of a tensor input's canonical bytes.
-const TENSOR_DOMAIN: &[u8] = b"verity/input/tensor-f32le\n";
-/// Domain prefix of an image input's canonical bytes.
-const IMAGE_DOMAIN: &[u8] = b"verity/input/image\n";
-/// Domain prefix of an output's canonical bytes.
-const OUTPUT_DOMAIN: &[u8] = b"verity/output/v1\n";
+use verity_ledger::crypto::{image_input_hash, tensor_input_hash};
 
 /// The input of one call.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,8 +99,8 @@ impl InputPayload {
     /// SHA-256 of the domain-prefixed canonical bytes.
     pub fn hash(&self) -> Hash32 {
         match self {
-            InputPayload::TensorF32le(bytes) => sha256(&[TENSOR_DOMAIN, bytes]),
-            InputPayload::Image(bytes) => sha256(&[IMAGE_DOMAIN, bytes]),
+            InputPayload::TensorF32le(bytes) => tensor_input_hash(bytes),
+            InputPayload::Image(bytes) => image_input_hash(bytes),
         }
     }
 
@@ -213,7 +208,10 @@ impl CallOutput {
 
     /// The hash a receipt carries as `output_hash`.
     pub fn hash(&self) -> Hash32 {
-        sha256(&[OUTPUT_DOMAIN, &self.canonical_bytes()])
+        sha256(&[
+            verity_ledger::crypto::OUTPUT_DOMAIN,
+            &self.canonical_bytes(),
+        ])
     }
 
     /// Number of values.
@@ -423,6 +421,11 @@ mod tests {
             },
         };
         assert_eq!(out.argmax(), Some(2));
+        // The ledger computes the same hash when it re-executes a program.
+        assert_eq!(
+            out.hash(),
+            verity_ledger::crypto::integer_output_hash(&[1, 3], 7, &[5, -1, 9])
+        );
         let mut other = out.clone();
         other.shape = vec![3, 1];
         assert_ne!(out.hash(), other.hash());

@@ -158,6 +158,51 @@ pub enum TxError {
         /// Its refusal.
         reason: CallRefusal,
     },
+    /// The node is jailed after an offence.
+    #[error(
+        "node {node} is jailed until block time {until_ms} after a confirmed offence; wait, then submit again"
+    )]
+    Jailed {
+        /// The node.
+        node: Address,
+        /// End of the jail period.
+        until_ms: TimeMs,
+    },
+    /// The integer program cannot be stored.
+    #[error("integer program refused: {0}")]
+    InvalidProgram(String),
+    /// No such audit.
+    #[error("no audit {0} on the ledger; list open audits with `verity audit list`")]
+    UnknownAudit(Hash32),
+    /// The audit is not in the state the transaction needs.
+    #[error("audit {audit} is not {expected}; it may have closed or passed its deadline")]
+    AuditState {
+        /// The audit.
+        audit: Hash32,
+        /// What it needed to be.
+        expected: &'static str,
+    },
+    /// The sender may not act on this audit.
+    #[error("{0}")]
+    NotPermitted(String),
+    /// A revealed input does not match the call.
+    #[error("revealed input for call {call} refused: {reason}")]
+    BadReveal {
+        /// The call.
+        call: CallId,
+        /// Why.
+        reason: String,
+    },
+    /// Too many items in one transaction.
+    #[error("{what}: {got} items, over the limit of {max}; split the transaction")]
+    TooManyItems {
+        /// What was listed.
+        what: &'static str,
+        /// Given.
+        got: usize,
+        /// Limit.
+        max: usize,
+    },
 }
 
 impl TxError {
@@ -190,6 +235,13 @@ impl TxError {
             TxError::EmptyBatch => "empty_batch",
             TxError::BatchTooLarge { .. } => "batch_too_large",
             TxError::NoAcceptableCall { reason, .. } => reason.code(),
+            TxError::Jailed { .. } => "jailed",
+            TxError::InvalidProgram(_) => "invalid_program",
+            TxError::UnknownAudit(_) => "unknown_audit",
+            TxError::AuditState { .. } => "audit_state",
+            TxError::NotPermitted(_) => "not_permitted",
+            TxError::BadReveal { .. } => "bad_reveal",
+            TxError::TooManyItems { .. } => "too_many_items",
         }
     }
 }
@@ -299,6 +351,14 @@ pub enum CallRefusal {
         /// Mode.
         mode: Mode,
     },
+    /// A zk-mode call of a model with no verifying key on the ledger.
+    #[error(
+        "model {model} has no zk verifying key on the ledger; its owner sets one with `verity model publish --zk`"
+    )]
+    NoZkKey {
+        /// Model.
+        model: ModelId,
+    },
     /// The caller's escrow cannot cover the price.
     #[error("caller {caller} has {available} in escrow, {price} needed")]
     InsufficientEscrow {
@@ -330,6 +390,7 @@ impl CallRefusal {
             CallRefusal::ModeNotSupported { .. } => "mode_not_supported",
             CallRefusal::NotOffered { .. } => "not_offered",
             CallRefusal::InsufficientEscrow { .. } => "insufficient_escrow",
+            CallRefusal::NoZkKey { .. } => "no_zk_key",
         }
     }
 }

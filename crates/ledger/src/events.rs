@@ -1,7 +1,10 @@
 //! Events: one for every change of ownership or status, kept in an index for queries, the
 //! explorer and operator earnings.
 
-use crate::{state::Split, types::*};
+use crate::{
+    state::{AuditVerdict, Split},
+    types::*,
+};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
@@ -131,6 +134,84 @@ pub enum Event {
         price: Amount,
         /// The division.
         split: Split,
+        /// Why it was paid.
+        evidence: Evidence,
+    },
+    /// A call's price went back to the caller's escrow because its node was at fault.
+    CallRefunded {
+        /// Call id.
+        call: CallId,
+        /// Payer, refunded.
+        caller: Address,
+        /// The node at fault.
+        node: Address,
+        /// Price refunded.
+        price: Amount,
+        /// The node's offence.
+        offence: Offence,
+    },
+    /// An audit was opened: of a sampled call, or a known-answer check.
+    AuditOpened {
+        /// Audit id.
+        audit: Hash32,
+        /// The call whose input is re-executed.
+        call: CallId,
+        /// The node that must reveal the input; `None` when it is already revealed.
+        node: Option<Address>,
+        /// Model.
+        model: ModelId,
+    },
+    /// A sampled call's input was revealed.
+    InputRevealed {
+        /// Audit id.
+        audit: Hash32,
+        /// The node.
+        node: Address,
+    },
+    /// An audit was decided.
+    AuditClosed {
+        /// Audit id.
+        audit: Hash32,
+        /// The decision.
+        verdict: AuditVerdict,
+    },
+    /// A zk-mode call's proof verified.
+    ProofAccepted {
+        /// Call id.
+        call: CallId,
+        /// The node.
+        node: Address,
+    },
+    /// Stake was taken for an offence.
+    Slashed {
+        /// The offender.
+        node: Address,
+        /// The offence.
+        offence: Offence,
+        /// Stake taken.
+        amount: Amount,
+        /// The reporter paid from it, if any.
+        reporter: Option<Address>,
+        /// Paid to the reporter.
+        to_reporter: Amount,
+        /// Paid to the treasury.
+        to_treasury: Amount,
+        /// No calls accepted from the offender before this block time.
+        jailed_until_ms: TimeMs,
+    },
+    /// An auditor was paid for a correct report.
+    AuditorRewarded {
+        /// The auditor.
+        auditor: Address,
+        /// Paid from the verifier pool.
+        amount: Amount,
+    },
+    /// A model's integer program was stored.
+    ProgramSet {
+        /// Model.
+        model: ModelId,
+        /// Program hash.
+        program: Hash32,
     },
 }
 
@@ -151,6 +232,14 @@ impl Event {
             Event::EscrowWithdrawRequested { .. } => "EscrowWithdrawRequested",
             Event::CallAccepted { .. } => "CallAccepted",
             Event::CallSettled { .. } => "CallSettled",
+            Event::CallRefunded { .. } => "CallRefunded",
+            Event::AuditOpened { .. } => "AuditOpened",
+            Event::InputRevealed { .. } => "InputRevealed",
+            Event::AuditClosed { .. } => "AuditClosed",
+            Event::ProofAccepted { .. } => "ProofAccepted",
+            Event::Slashed { .. } => "Slashed",
+            Event::AuditorRewarded { .. } => "AuditorRewarded",
+            Event::ProgramSet { .. } => "ProgramSet",
         }
     }
 
@@ -190,6 +279,26 @@ impl Event {
                 }
                 s
             }
+            Event::CallRefunded {
+                call, caller, node, ..
+            } => vec![Call(*call), Account(*caller), Account(*node)],
+            Event::AuditOpened {
+                call, node, model, ..
+            } => {
+                let mut s = vec![Call(*call), Model(*model)];
+                s.extend(node.map(Account));
+                s
+            }
+            Event::InputRevealed { audit, node } => vec![Call(*audit), Account(*node)],
+            Event::AuditClosed { audit, .. } => vec![Call(*audit)],
+            Event::ProofAccepted { call, node } => vec![Call(*call), Account(*node)],
+            Event::Slashed { node, reporter, .. } => {
+                let mut s = vec![Account(*node)];
+                s.extend(reporter.map(Account));
+                s
+            }
+            Event::AuditorRewarded { auditor, .. } => vec![Account(*auditor)],
+            Event::ProgramSet { model, .. } => vec![Model(*model)],
         }
     }
 }

@@ -1,20 +1,22 @@
 //! Block execution: settlement of due calls, then each transaction in order.
 //!
 //! # Order within a block
-//! 1. Calls whose challenge window has closed by the block time settle, oldest first (at most
+//! 1. Calls accepted in earlier blocks are sampled for audit with this block's beacon, and
+//!    expired audit and proof deadlines are acted on ([`crate::audit`]).
+//! 2. Calls whose challenge window has closed by the block time settle, oldest first (at most
 //!    [`MAX_SETTLEMENTS_PER_BLOCK`]; the rest wait for the next block).
-//! 2. Transaction signatures are checked in one batch.
-//! 3. Each transaction is *rejected* (no change at all) when it does not decode, its signature
+//! 3. Transaction signatures are checked in one batch.
+//! 4. Each transaction is *rejected* (no change at all) when it does not decode, its signature
 //!    or nonce is wrong, it breaks a stateless limit, or the sender cannot pay the fee.
 //!    Otherwise the fee goes to the treasury and the nonce advances; then the payload applies
 //!    in full or, on error, not at all (*failed*).
-//! 4. The clock advances to the block's height and time.
+//! 5. The clock advances to the block's height and time.
 //!
 //! Execution reads nothing but the state and the block, so every validator computes the same
 //! changes, events, outcomes and root.
 
 use crate::{
-    StateRead,
+    StateRead, audit,
     crypto::{self, SignedMessage},
     error::TxError,
     events::{Event, EventRecord},
@@ -189,6 +191,8 @@ impl Ledger {
             tx: None,
         };
         let mut events = Vec::new();
+        let beacon = audit::beacon(&state_root(commitment), height);
+        audit::begin_block(&mut ov, &ctx, &beacon, &mut events);
         settlement::settle_due(&mut ov, &ctx, &mut events);
         ov.release();
 

@@ -12,6 +12,7 @@ use crate::{
     state::*,
     tx::Payload,
     types::*,
+    verification,
 };
 
 /// Most unbonding entries one node may have waiting.
@@ -102,6 +103,43 @@ pub(crate) fn validate_stateless(payload: &Payload, params: &Params) -> Result<(
             }
         }
         Payload::Withdraw => {}
+        Payload::SetProgram {
+            program,
+            output_shape,
+            ..
+        } => {
+            let max = params.audit.max_program_bytes as usize;
+            if program.len() > max {
+                return Err(TxError::InvalidProgram(format!(
+                    "the encoding is {} bytes, over the ledger's limit of {max}; such a model can be \
+                     served in signed or tee mode without audits",
+                    program.len()
+                )));
+            }
+            if output_shape.is_empty() || output_shape.len() > params.max_input_rank as usize {
+                return Err(TxError::InvalidProgram(format!(
+                    "output_shape must have 1 to {} dimensions",
+                    params.max_input_rank
+                )));
+            }
+        }
+        Payload::RevealInputs { reveals } => items(
+            "reveals",
+            reveals.len(),
+            params.max_calls_per_batch as usize,
+        )?,
+        Payload::ReportAudits { reports } => items(
+            "reports",
+            reports.len(),
+            params.max_calls_per_batch as usize,
+        )?,
+    }
+    Ok(())
+}
+
+fn items(what: &'static str, got: usize, max: usize) -> Result<(), TxError> {
+    if got == 0 || got > max {
+        return Err(TxError::TooManyItems { what, got, max });
     }
     Ok(())
 }
@@ -246,6 +284,8 @@ pub(crate) fn apply_payload<S: StateRead>(
                     input: input.clone(),
                     modes: modes.clone(),
                     registered_height: ctx.height,
+                    program: None,
+                    zk_key: None,
                 },
             );
             append(ov, MODELS_KEY, *model);
@@ -304,6 +344,10 @@ pub(crate) fn apply_payload<S: StateRead>(
                     stake: *stake,
                     unbonding: Vec::new(),
                     registered_height: ctx.height,
+                    served: 0,
+                    probation_until: ctx.params.audit.probation_calls,
+                    faults: 0,
+                    jailed_until_ms: 0,
                 },
             );
             append(ov, NODES_KEY, sender);
@@ -432,6 +476,17 @@ pub(crate) fn apply_payload<S: StateRead>(
         }
         Payload::SubmitReceipts { calls } => {
             return receipts::submit(ov, ctx, sender, calls, events);
+        }
+        Payload::SetProgram {
+            model,
+            program,
+            output_shape,
+        } => verification::set_program(ov, ctx, sender, model, program, output_shape, events)?,
+        Payload::RevealInputs { reveals } => {
+            verification::reveal_inputs(ov, ctx, sender, reveals, events)?
+        }
+        Payload::ReportAudits { reports } => {
+            verification::report_audits(ov, ctx, sender, reports, events)?
         }
     }
     Ok(Vec::new())

@@ -31,19 +31,23 @@
 
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod crypto;
 pub mod error;
 pub mod events;
 pub mod execute;
+pub mod fifo;
 pub mod genesis;
 mod handlers;
 pub mod outcome;
 pub mod params;
 mod receipts;
 pub mod settlement;
+pub mod slashing;
 pub mod state;
 pub mod tx;
 pub mod types;
+mod verification;
 
 pub use crypto::Keypair;
 pub use error::{CallRefusal, TxError};

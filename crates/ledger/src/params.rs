@@ -1,7 +1,7 @@
 //! Protocol parameters. They are fixed in the genesis file, stored in the state at genesis, and
 //! read from the state by every block, so what the API reports is what execution uses.
 
-use crate::types::{Amount, Bps, TimeMs};
+use crate::types::{Amount, BPS_DENOMINATOR, Bps, Mode, Offence, TimeMs};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
@@ -41,6 +41,159 @@ pub struct Params {
     pub max_text_len: u32,
     /// Most dimensions in a model input shape.
     pub max_input_rank: u32,
+    /// How often calls are audited, and the audit deadlines.
+    pub audit: AuditParams,
+    /// Zero-knowledge proof limits and deadline.
+    pub zk: ZkParams,
+    /// What each offence costs.
+    pub slashing: SlashingSchedule,
+}
+
+/// The audit sampling rule and deadlines (see [`crate::audit`]).
+///
+/// The rate for a call of price `R` by a node whose audit-mismatch slash is `S` is
+/// `p = clamp(2·p*, floor, cap)` with `p* = G / (d·(1−r)·(R+S))`, `G = R·honest_cost_bps/10⁴`:
+/// at that rate skipping the work loses more in expected slashes than it saves. Nodes on
+/// probation (their first `probation_calls` calls, and again after a confirmed fault) are
+/// audited at least at `probation_bps`; TEE calls use `tee_floor_bps` as their floor.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditParams {
+    /// Lowest rate, in parts per million of calls.
+    pub floor_ppm: u32,
+    /// Lowest rate for calls signed by an attested enclave.
+    pub tee_floor_ppm: u32,
+    /// Highest rate.
+    pub cap_ppm: u32,
+    /// Rate while a node is on probation.
+    pub probation_ppm: u32,
+    /// Calls a node serves on probation after registering or after a fault.
+    pub probation_calls: u64,
+    /// The cheater's gain `G` as a share of the price (the compute it skips).
+    pub honest_cost_bps: Bps,
+    /// Chance `d` that an audit detects a wrong output (bit-exact re-execution: 100 %).
+    pub detection_bps: Bps,
+    /// Chance `r` that the auditor colludes with the node.
+    pub collusion_bps: Bps,
+    /// How long a sampled node has to reveal the call's input.
+    pub reveal_window_ms: TimeMs,
+    /// How long auditors have to report once the input is revealed; then the ledger referees.
+    pub report_window_ms: TimeMs,
+    /// Known-answer audits planted per real audit, in parts per million.
+    pub known_answer_ppm: u32,
+    /// Paid to an auditor from the verifier pool for each audit it answers correctly.
+    pub auditor_reward: Amount,
+    /// Largest program (multiply-accumulates per call) the ledger re-executes as referee.
+    pub referee_max_macs: u64,
+    /// Largest integer program stored on the ledger, in bytes.
+    pub max_program_bytes: u32,
+}
+
+impl Default for AuditParams {
+    /// The published defaults: floor 1 %, cap 25 %, probation 10 % for 200 calls, TEE floor
+    /// 0.5 %, G = 40 % of the price, d = 100 %, r = 10 %.
+    fn default() -> Self {
+        Self {
+            floor_ppm: 10_000,
+            tee_floor_ppm: 5_000,
+            cap_ppm: 250_000,
+            probation_ppm: 100_000,
+            probation_calls: 200,
+            honest_cost_bps: 4_000,
+            detection_bps: 10_000,
+            collusion_bps: 1_000,
+            reveal_window_ms: 20_000,
+            report_window_ms: 10_000,
+            known_answer_ppm: 100_000,
+            auditor_reward: 100,
+            referee_max_macs: 50_000_000,
+            max_program_bytes: 4 << 20,
+        }
+    }
+}
+
+/// Zero-knowledge proof parameters.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ZkParams {
+    /// A zk-mode call must have its proof accepted within this time of its acceptance.
+    pub proof_window_ms: TimeMs,
+    /// Largest verifying key, in bytes.
+    pub max_key_bytes: u32,
+    /// Most proofs in one transaction.
+    pub max_proofs_per_tx: u32,
+}
+
+impl Default for ZkParams {
+    fn default() -> Self {
+        Self {
+            proof_window_ms: 120_000,
+            max_key_bytes: 256 << 10,
+            max_proofs_per_tx: 256,
+        }
+    }
+}
+
+/// One row of the slashing schedule.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlashRule {
+    /// The offence.
+    pub offence: Offence,
+    /// Share of the offender's bonded stake taken for a first offence.
+    pub slash_bps: Bps,
+    /// How long the offender may not have calls accepted (or report audits).
+    pub jail_ms: TimeMs,
+}
+
+/// What each offence costs, and where slashed stake goes.
+///
+/// A confirmed offence first refunds the affected caller in full (from the call's held price,
+/// which was never paid out), then takes `slash_bps` of the offender's bonded stake, doubled for
+/// each earlier confirmed offence (at most the whole stake). Of the slashed amount,
+/// `reporter_bps` goes to the auditor whose report proved the offence, the rest to the treasury.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlashingSchedule {
+    /// One rule per offence.
+    pub rules: Vec<SlashRule>,
+    /// Reporter's share of a slash.
+    pub reporter_bps: Bps,
+}
+
+impl SlashingSchedule {
+    /// The rule for `offence` (every schedule that passed [`Params::validate`] has one).
+    pub fn rule(&self, offence: Offence) -> SlashRule {
+        self.rules
+            .iter()
+            .find(|r| r.offence == offence)
+            .cloned()
+            .unwrap_or(SlashRule {
+                offence,
+                slash_bps: 0,
+                jail_ms: 0,
+            })
+    }
+}
+
+impl Default for SlashingSchedule {
+    fn default() -> Self {
+        let rule = |offence, slash_bps, jail_ms| SlashRule {
+            offence,
+            slash_bps,
+            jail_ms,
+        };
+        Self {
+            rules: vec![
+                rule(Offence::InvalidProof, 1_000, 3_600_000),
+                rule(Offence::MissedProofDeadline, 200, 600_000),
+                rule(Offence::AuditMismatch, 1_000, 3_600_000),
+                rule(Offence::AuditSilence, 500, 1_800_000),
+                rule(Offence::EquivocatingAuditor, 1_000, 3_600_000),
+            ],
+            reporter_bps: 2_000,
+        }
+    }
 }
 
 impl Default for Params {
@@ -62,6 +215,9 @@ impl Default for Params {
             max_models_per_node: 64,
             max_text_len: 256,
             max_input_rank: 6,
+            audit: AuditParams::default(),
+            zk: ZkParams::default(),
+            slashing: SlashingSchedule::default(),
         }
     }
 }
@@ -86,7 +242,78 @@ impl Params {
         if self.max_calls_per_batch == 0 || self.max_tx_bytes < 1024 {
             return Err("max_calls_per_batch must be > 0 and max_tx_bytes >= 1024".into());
         }
+        let a = &self.audit;
+        if !(a.floor_ppm <= a.cap_ppm
+            && a.tee_floor_ppm <= a.cap_ppm
+            && a.probation_ppm <= a.cap_ppm
+            && a.cap_ppm <= 1_000_000
+            && a.known_answer_ppm <= 1_000_000)
+        {
+            return Err(
+                "audit rates must satisfy floor, tee_floor, probation <= cap <= 1000000 ppm".into(),
+            );
+        }
+        if a.detection_bps == 0
+            || u64::from(a.detection_bps) > BPS_DENOMINATOR
+            || u64::from(a.collusion_bps) >= BPS_DENOMINATOR
+            || u64::from(a.honest_cost_bps) > BPS_DENOMINATOR
+        {
+            return Err(
+                "audit.detection_bps must be in 1..=10000, collusion_bps below 10000 and honest_cost_bps at most 10000"
+                    .into(),
+            );
+        }
+        if a.reveal_window_ms == 0 || a.report_window_ms == 0 || self.zk.proof_window_ms == 0 {
+            return Err("audit and proof windows must be greater than zero".into());
+        }
+        for offence in Offence::ALL {
+            let n = self
+                .slashing
+                .rules
+                .iter()
+                .filter(|r| r.offence == offence)
+                .count();
+            if n != 1 {
+                return Err(format!(
+                    "the slashing schedule must have exactly one rule for {offence}, it has {n}"
+                ));
+            }
+        }
+        if self
+            .slashing
+            .rules
+            .iter()
+            .any(|r| u64::from(r.slash_bps) > BPS_DENOMINATOR)
+            || u64::from(self.slashing.reporter_bps) > BPS_DENOMINATOR
+        {
+            return Err("slash_bps and reporter_bps must be at most 10000".into());
+        }
         Ok(())
+    }
+
+    /// The audit rate of a call, in parts per million (see [`AuditParams`]).
+    pub fn audit_rate_ppm(&self, mode: Mode, price: Amount, slash: Amount, probation: bool) -> u32 {
+        let a = &self.audit;
+        let gain = u128::from(price) * u128::from(a.honest_cost_bps);
+        let denominator = u128::from(a.detection_bps)
+            * u128::from(BPS_DENOMINATOR as u16 - a.collusion_bps)
+            * (u128::from(price) + u128::from(slash));
+        // 2·p* in ppm: 2 · G/10⁴ / (d/10⁴ · (1−r)/10⁴ · (R+S)) · 10⁶.
+        let twice_star = if denominator == 0 {
+            u128::from(a.cap_ppm)
+        } else {
+            2 * gain * u128::from(BPS_DENOMINATOR) * 1_000_000 / denominator
+        };
+        let floor = if mode == Mode::Tee {
+            a.tee_floor_ppm
+        } else {
+            a.floor_ppm
+        };
+        let mut rate = twice_star.clamp(u128::from(floor), u128::from(a.cap_ppm)) as u32;
+        if probation {
+            rate = rate.max(a.probation_ppm);
+        }
+        rate
     }
 
     /// The fee a payload with `calls` receipts must pay at least.

@@ -12,8 +12,10 @@
 //! node, so that a gateway can retry another node when one fails: at most one of them is ever
 //! paid.
 //!
-//! An accepted call moves the price from the
-//! caller's escrow to the call record (pending) and joins the settlement queue.
+//! An accepted call moves the price from the caller's escrow to the call record. A zk-mode call
+//! then waits for its proof (`ProofDue`, until the proof window closes); any other call is
+//! pending, joins the settlement queue and is sampled for audit at the next block
+//! ([`crate::audit`]). A jailed node's batches are refused whole.
 
 use crate::{
     StateRead,
@@ -21,6 +23,7 @@ use crate::{
     error::{CallRefusal, TxError},
     events::{Event, EventRecord},
     execute::Ctx,
+    fifo,
     outcome::CallVerdict,
     state::*,
     tx::PaidCall,
@@ -42,13 +45,19 @@ pub(crate) fn submit<S: StateRead>(
     calls: &[PaidCall],
     events: &mut Vec<EventRecord>,
 ) -> Result<Vec<CallVerdict>, TxError> {
-    let node: Node = ov
+    let mut node: Node = ov
         .get(&node_key(&submitter))
         .ok_or(TxError::UnknownNode(submitter))?;
     if node.stake < ctx.params.min_stake {
         return Err(TxError::StakeBelowMinimum {
             got: node.stake,
             min: ctx.params.min_stake,
+        });
+    }
+    if node.jailed_until_ms > ctx.time_ms {
+        return Err(TxError::Jailed {
+            node: submitter,
+            until_ms: node.jailed_until_ms,
         });
     }
     let node_public = ov
@@ -116,7 +125,21 @@ pub(crate) fn submit<S: StateRead>(
         });
         match verdict {
             Ok(royalty_bps) => {
-                let settle_after_ms = ctx.time_ms.saturating_add(ctx.params.challenge_window_ms);
+                let zk = call.ticket.mode == Mode::Zk;
+                let (settle_after_ms, status) = if zk {
+                    let deadline_ms = ctx.time_ms.saturating_add(ctx.params.zk.proof_window_ms);
+                    (deadline_ms, CallStatus::ProofDue { deadline_ms })
+                } else {
+                    (
+                        ctx.time_ms.saturating_add(ctx.params.challenge_window_ms),
+                        CallStatus::Pending,
+                    )
+                };
+                let audit_rate_ppm = if zk {
+                    0
+                } else {
+                    audit_rate(ctx, ov, &node, call)
+                };
                 let record = Call {
                     id: ids[i],
                     caller: call.ticket.caller,
@@ -127,10 +150,11 @@ pub(crate) fn submit<S: StateRead>(
                     output_hash: call.receipt.output_hash,
                     price: call.receipt.price,
                     royalty_bps,
+                    audit_rate_ppm,
                     receipt_time_ms: call.receipt.time_ms,
                     accepted_height: ctx.height,
                     settle_after_ms,
-                    status: CallStatus::Pending,
+                    status,
                     split: None,
                 };
                 ov.put(&call_key(&ids[i]), &record);
@@ -138,8 +162,14 @@ pub(crate) fn submit<S: StateRead>(
                     &ticket_nonce_key(&call.ticket.caller, call.ticket.nonce),
                     &ids[i],
                 );
-                ov.put(&queue_key(cursor.tail), &ids[i]);
-                cursor.tail += 1;
+                if zk {
+                    fifo::PROOFS.push(ov, settle_after_ms, ids[i]);
+                } else {
+                    ov.put(&queue_key(cursor.tail), &ids[i]);
+                    cursor.tail += 1;
+                    fifo::UNSAMPLED.push(ov, ctx.time_ms, ids[i]);
+                }
+                node.served += 1;
                 used.calls.insert(ids[i]);
                 used.nonces.insert((call.ticket.caller, call.ticket.nonce));
                 events.push(ctx.record(Event::CallAccepted {
@@ -163,7 +193,31 @@ pub(crate) fn submit<S: StateRead>(
         }
     }
     ov.put(QUEUE_KEY, &cursor);
+    ov.put(&node_key(&submitter), &node);
     Ok(verdicts)
+}
+
+/// The audit rate of an accepted call (see [`crate::audit`]): 0 when the ledger could not
+/// referee it (no program, or one above the referee's size limit).
+fn audit_rate<S: StateRead>(
+    ctx: &Ctx<'_>,
+    ov: &mut Overlay<'_, S>,
+    node: &Node,
+    call: &PaidCall,
+) -> u32 {
+    let refereeable = ov
+        .get::<ProgramRecord>(&program_key(&call.ticket.model))
+        .is_some_and(|p| p.macs <= ctx.params.audit.referee_max_macs);
+    if !refereeable {
+        return 0;
+    }
+    let slash = crate::slashing::slash_amount(&ctx.params.slashing, node, Offence::AuditMismatch);
+    ctx.params.audit_rate_ppm(
+        call.ticket.mode,
+        call.receipt.price,
+        slash,
+        crate::audit::on_probation(node),
+    )
 }
 
 /// Verify every ticket and receipt signature not already refused, in one batch.
@@ -268,6 +322,9 @@ fn check_call<S: StateRead>(
             model: t.model,
             mode: t.mode,
         });
+    }
+    if t.mode == Mode::Zk && model.zk_key.is_none() {
+        return Err(CallRefusal::NoZkKey { model: t.model });
     }
     Ok(model.royalty_bps)
 }

@@ -4,6 +4,9 @@
 //! parameter and block times never decrease, due times are non-decreasing along the queue, so
 //! settlement pops from the head while the head is due.
 //!
+//! A queued call that was sampled for audit, or refunded, is dropped from the queue when it
+//! reaches the head: its audit pays it or refunds it.
+//!
 //! The price is split as: royalty = ⌊price · royalty_bps / 10⁴⌋ (rate fixed at acceptance),
 //! verifier = ⌊price · verifier_fee_bps / 10⁴⌋, protocol = ⌊price · protocol_fee_bps / 10⁴⌋,
 //! node = price − the other three. Parameters keep the three shares ≤ 10⁴ bps in total, so the
@@ -47,47 +50,63 @@ pub(crate) fn settle_due<S: StateRead>(
         let id: CallId = ov
             .get(&slot)
             .expect("queue slots between head and tail are filled");
-        let key = call_key(&id);
-        let mut call: Call = ov.get(&key).expect("queued calls exist");
+        let mut call: Call = ov.get(&call_key(&id)).expect("queued calls exist");
         if call.settle_after_ms > ctx.time_ms {
             break;
         }
-        let owner = ov
-            .get::<Model>(&model_key(&call.model))
-            .expect("accepted calls have registered models")
-            .owner;
-        let s = split(call.price, call.royalty_bps, ctx.params);
-        for (to, amount) in [
-            (call.node, s.node),
-            (owner, s.royalty),
-            (ctx.chain.verifier_pool, s.verifier),
-            (ctx.chain.treasury, s.protocol),
-        ] {
-            if amount > 0 {
-                credit(ov, &to, amount).expect("settled amounts come from the fixed supply");
-            }
-        }
-        call.status = CallStatus::Settled { height: ctx.height };
-        call.split = Some(s);
-        ov.put(&key, &call);
         ov.delete(&slot);
         cursor.head += 1;
-        events.push(ctx.record(Event::CallSettled {
-            call: id,
-            caller: call.caller,
-            node: call.node,
-            model: call.model,
-            model_owner: owner,
-            mode: call.mode,
-            price: call.price,
-            split: s,
-        }));
+        if call.status == CallStatus::Pending {
+            pay_out(ov, ctx, &mut call, Evidence::ChallengeWindow, events);
+        }
     }
     if cursor.head != start {
         ov.put(QUEUE_KEY, &cursor);
     }
 }
 
+/// Pay a call whose price is held out to the four parties, recording `evidence`.
+pub(crate) fn pay_out<S: StateRead>(
+    ov: &mut Overlay<'_, S>,
+    ctx: &Ctx<'_>,
+    call: &mut Call,
+    evidence: Evidence,
+    events: &mut Vec<EventRecord>,
+) {
+    debug_assert!(call.status.holds_price());
+    let owner = ov
+        .get::<Model>(&model_key(&call.model))
+        .expect("accepted calls have registered models")
+        .owner;
+    let s = split(call.price, call.royalty_bps, ctx.params);
+    for (to, amount) in [
+        (call.node, s.node),
+        (owner, s.royalty),
+        (ctx.chain.verifier_pool, s.verifier),
+        (ctx.chain.treasury, s.protocol),
+    ] {
+        if amount > 0 {
+            credit(ov, &to, amount).expect("settled amounts come from the fixed supply");
+        }
+    }
+    call.status = CallStatus::Settled {
+        height: ctx.height,
+        evidence,
+    };
+    call.split = Some(s);
+    ov.put(&call_key(&call.id), call);
+    events.push(ctx.record(Event::CallSettled {
+        call: call.id,
+        caller: call.caller,
+        node: call.node,
+        model: call.model,
+        model_owner: owner,
+        mode: call.mode,
+        price: call.price,
+        split: s,
+        evidence,
+    }));
+}
 #[cfg(test)]
 mod tests {
     use super::*;

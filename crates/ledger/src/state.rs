@@ -15,6 +15,14 @@
 //! | `meta/queue` | [`QueueCursor`] |
 //! | `meta/models`, `meta/nodes` | registration-ordered lists of ids |
 //! | `meta/validators` | the genesis validator set |
+//! | `program/` ‖ model id | [`ProgramRecord`]: the model's integer program |
+//! | `zkkey/` ‖ model id | the model's Groth16 verifying key bytes |
+//! | `audit/` ‖ audit id (32 B) | [`Audit`] |
+//! | `input/` ‖ call id | a sampled call's revealed input (little-endian f32) |
+//! | `fifo/` ‖ name ‖ sequence | deadline queues (see [`crate::fifo`]) |
+//! | `meta/fifo/` ‖ name | their cursors |
+//! | `meta/open-audits` | ids of audits not yet closed, in opening order |
+//! | `meta/known/` ‖ model id | recent audit-confirmed calls of the model, for known-answer checks |
 //!
 //! Values are borsh. A value that fails to decode means the store is corrupt; execution panics
 //! rather than continue on wrong data.
@@ -58,6 +66,39 @@ pub const MODELS_KEY: &[u8] = b"meta/models";
 pub const NODES_KEY: &[u8] = b"meta/nodes";
 /// Genesis validators.
 pub const VALIDATORS_KEY: &[u8] = b"meta/validators";
+/// Prefix of integer programs.
+pub const PROGRAM_PREFIX: &[u8] = b"program/";
+/// Prefix of zk verifying keys.
+pub const ZK_KEY_PREFIX: &[u8] = b"zkkey/";
+/// Prefix of audits.
+pub const AUDIT_PREFIX: &[u8] = b"audit/";
+/// Prefix of revealed inputs.
+pub const INPUT_PREFIX: &[u8] = b"input/";
+/// Open audits.
+pub const OPEN_AUDITS_KEY: &[u8] = b"meta/open-audits";
+/// Prefix of known-answer pools.
+pub const KNOWN_PREFIX: &[u8] = b"meta/known/";
+
+/// Key of a model's integer program.
+pub fn program_key(m: &ModelId) -> Vec<u8> {
+    key(PROGRAM_PREFIX, &m.0)
+}
+/// Key of a model's zk verifying key.
+pub fn zk_key_key(m: &ModelId) -> Vec<u8> {
+    key(ZK_KEY_PREFIX, &m.0)
+}
+/// Key of an audit.
+pub fn audit_key(a: &Hash32) -> Vec<u8> {
+    key(AUDIT_PREFIX, &a.0)
+}
+/// Key of a call's revealed input.
+pub fn input_key(c: &CallId) -> Vec<u8> {
+    key(INPUT_PREFIX, &c.0)
+}
+/// Key of a model's known-answer pool.
+pub fn known_key(m: &ModelId) -> Vec<u8> {
+    key(KNOWN_PREFIX, &m.0)
+}
 
 /// Key of a record under `prefix` with id bytes `id`.
 pub fn key(prefix: &[u8], id: &[u8]) -> Vec<u8> {
@@ -139,6 +180,23 @@ pub struct Model {
     pub modes: Vec<Mode>,
     /// Height of registration.
     pub registered_height: u64,
+    /// Hash of its integer program, once the owner has set one; audits re-execute it.
+    pub program: Option<Hash32>,
+    /// Hash of its Groth16 verifying key, once set; zk-mode calls need it.
+    pub zk_key: Option<Hash32>,
+}
+
+/// A model's integer program, as the ledger re-executes it when it referees an audit.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct ProgramRecord {
+    /// SHA-256 of `bytes` (the program's canonical encoding).
+    pub hash: Hash32,
+    /// The canonical encoding.
+    pub bytes: Vec<u8>,
+    /// Shape the output is served with (its product is the program's output length).
+    pub output_shape: Vec<u32>,
+    /// Multiply-accumulates per call.
+    pub macs: u64,
 }
 
 /// A registered provider node; its address is its operator's account.
@@ -160,6 +218,14 @@ pub struct Node {
     pub unbonding: Vec<Release>,
     /// Height of registration.
     pub registered_height: u64,
+    /// Calls accepted from this node so far.
+    pub served: u64,
+    /// The node is on probation (audited at the probation rate) until `served` reaches this.
+    pub probation_until: u64,
+    /// Confirmed offences so far; each doubles the next slash.
+    pub faults: u32,
+    /// No receipts are accepted and no audits reported before this block time.
+    pub jailed_until_ms: TimeMs,
 }
 
 impl Node {
@@ -177,11 +243,37 @@ impl Node {
 pub enum CallStatus {
     /// Paid from escrow, waiting for its challenge window to close.
     Pending,
+    /// Sampled for audit; the price is held until the audit closes.
+    Sampled,
+    /// A zk-mode call waiting for its proof.
+    ProofDue {
+        /// Block time by which a valid proof must be accepted.
+        deadline_ms: TimeMs,
+    },
     /// Paid out to the four parties.
     Settled {
         /// Height of settlement.
         height: u64,
+        /// Why it was paid.
+        evidence: Evidence,
     },
+    /// Returned to the caller's escrow because the node was found at fault.
+    Refunded {
+        /// Height of the refund.
+        height: u64,
+        /// The node's offence.
+        offence: Offence,
+    },
+}
+
+impl CallStatus {
+    /// Whether the call's price is still held (neither paid out nor refunded).
+    pub fn holds_price(&self) -> bool {
+        matches!(
+            self,
+            CallStatus::Pending | CallStatus::Sampled | CallStatus::ProofDue { .. }
+        )
+    }
 }
 
 /// How a settled call's price was divided. The four parts always sum to the price.
@@ -220,16 +312,95 @@ pub struct Call {
     pub price: Amount,
     /// The model's royalty when the call was accepted; settlement pays this rate.
     pub royalty_bps: Bps,
+    /// Chance, in parts per million, that the call is audited: fixed at acceptance from the
+    /// node's stake, record and probation (0 for zk-mode calls and models without a program).
+    pub audit_rate_ppm: u32,
     /// The node's answer time.
     pub receipt_time_ms: TimeMs,
     /// Height at which the receipt was accepted.
     pub accepted_height: u64,
-    /// Block time from which the call settles.
+    /// Block time from which the call settles (unless sampled for audit or in zk mode).
     pub settle_after_ms: TimeMs,
     /// Life-cycle state.
     pub status: CallStatus,
     /// Division of the price, once settled.
     pub split: Option<Split>,
+}
+
+/// One audit: of a sampled call, or a known-answer check that reuses a confirmed call's input.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Audit {
+    /// The audit id: the call id for an audit of a call; derived from the beacon for a check.
+    pub id: Hash32,
+    /// The call whose input is re-executed.
+    pub call: CallId,
+    /// Its model.
+    pub model: ModelId,
+    /// The node under audit; `None` for a known-answer check.
+    pub node: Option<Address>,
+    /// The output hash under test.
+    pub claimed: Hash32,
+    /// Height at which it was opened.
+    pub opened_height: u64,
+    /// Where it stands.
+    pub status: AuditStatus,
+}
+
+/// Where an audit stands.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum AuditStatus {
+    /// The node must reveal the call's input by the deadline.
+    AwaitingInput {
+        /// Reveal deadline (block time).
+        deadline_ms: TimeMs,
+    },
+    /// The input is on the ledger; auditors report until the deadline, then the ledger referees.
+    AwaitingReport {
+        /// Report deadline (block time).
+        deadline_ms: TimeMs,
+    },
+    /// Decided.
+    Closed {
+        /// Height of the decision.
+        height: u64,
+        /// The decision.
+        verdict: AuditVerdict,
+    },
+}
+
+/// How an audit ended.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(tag = "verdict", rename_all = "snake_case")]
+pub enum AuditVerdict {
+    /// The re-executed output equals the claim; the call was paid.
+    Confirmed {
+        /// The auditor that reported it, or `None` when the ledger refereed at the deadline.
+        auditor: Option<Address>,
+    },
+    /// The node was found at fault; the call was refunded.
+    NodeFaulted {
+        /// The offence.
+        offence: Offence,
+        /// The auditor whose report proved it, if any.
+        auditor: Option<Address>,
+    },
+    /// A known-answer check: the auditor reported the right output.
+    CheckPassed {
+        /// The auditor.
+        auditor: Address,
+    },
+    /// A known-answer check: the auditor reported a wrong output and was slashed.
+    CheckFailed {
+        /// The auditor.
+        auditor: Address,
+    },
+    /// A known-answer check nobody reported before the deadline.
+    CheckUnanswered,
 }
 
 /// Chain identity.

@@ -127,6 +127,46 @@ pub enum Payload {
         /// The calls, each with both signatures.
         calls: Vec<PaidCall>,
     },
+    /// Store the integer program of a model the signer owns, so audits can be refereed.
+    SetProgram {
+        /// The model.
+        model: ModelId,
+        /// The program's canonical encoding (`verity_quant::Program::encode`).
+        program: Vec<u8>,
+        /// Shape the output is served with; its product is the program's output length.
+        output_shape: Vec<u32>,
+    },
+    /// Reveal the inputs of the signer's calls sampled for audit.
+    RevealInputs {
+        /// One per sampled call.
+        reveals: Vec<Reveal>,
+    },
+    /// Report re-executed outputs of open audits (the signer must be a bonded node).
+    ReportAudits {
+        /// One per audit.
+        reports: Vec<AuditReport>,
+    },
+}
+
+/// The input of a sampled call, as the node ran it.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct Reveal {
+    /// The call.
+    pub call: CallId,
+    /// The model input as little-endian f32 values, exactly as many as the model takes.
+    pub tensor: Vec<u8>,
+    /// When the caller sent an image, its bytes (the ticket's input hash is over these); the
+    /// tensor is then the node's decoding of it.
+    pub image: Option<Vec<u8>>,
+}
+
+/// An auditor's result for one audit.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct AuditReport {
+    /// The audit.
+    pub audit: Hash32,
+    /// The output hash re-execution gave (as a receipt's `output_hash`).
+    pub output_hash: Hash32,
 }
 
 impl Payload {
@@ -152,6 +192,9 @@ impl Payload {
             Payload::EscrowDeposit { .. } => "escrow_deposit",
             Payload::EscrowWithdraw { .. } => "escrow_withdraw",
             Payload::SubmitReceipts { .. } => "submit_receipts",
+            Payload::SetProgram { .. } => "set_program",
+            Payload::RevealInputs { .. } => "reveal_inputs",
+            Payload::ReportAudits { .. } => "report_audits",
         }
     }
 }

@@ -307,3 +307,97 @@ pub struct ModePrice {
     /// Price per call in base units.
     pub price: Amount,
 }
+
+/// A confirmed fault that costs stake (see [`crate::params::SlashingSchedule`]).
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Debug,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Offence {
+    /// A zk-mode call's proof, for the call's own input and output, does not verify.
+    InvalidProof,
+    /// A zk-mode call had no valid proof by its deadline.
+    MissedProofDeadline,
+    /// Re-execution of a sampled call gave another output than the node's receipt.
+    AuditMismatch,
+    /// A sampled node did not reveal the call's input by the deadline.
+    AuditSilence,
+    /// An auditor reported an output that re-execution contradicts (including a known-answer
+    /// check it failed).
+    EquivocatingAuditor,
+}
+
+impl Offence {
+    /// Every offence, in schedule order.
+    pub const ALL: [Offence; 5] = [
+        Offence::InvalidProof,
+        Offence::MissedProofDeadline,
+        Offence::AuditMismatch,
+        Offence::AuditSilence,
+        Offence::EquivocatingAuditor,
+    ];
+
+    /// What proves the offence, for the published schedule.
+    pub fn evidence(self) -> &'static str {
+        match self {
+            Offence::InvalidProof => {
+                "a proof submitted by the node for the call's input and output fails Groth16 verification"
+            }
+            Offence::MissedProofDeadline => "no valid proof on the ledger by the proof deadline",
+            Offence::AuditMismatch => {
+                "the ledger's re-execution of the revealed input disagrees with the receipt's output hash"
+            }
+            Offence::AuditSilence => {
+                "the sampled call's input was not revealed by the reveal deadline"
+            }
+            Offence::EquivocatingAuditor => {
+                "the auditor's reported output hash disagrees with the ledger's re-execution or a known answer"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Offence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Offence::InvalidProof => "invalid_proof",
+            Offence::MissedProofDeadline => "missed_proof_deadline",
+            Offence::AuditMismatch => "audit_mismatch",
+            Offence::AuditSilence => "audit_silence",
+            Offence::EquivocatingAuditor => "equivocating_auditor",
+        })
+    }
+}
+
+/// Why a call was paid out.
+#[derive(
+    Clone, Copy, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize,
+)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Evidence {
+    /// Not sampled for audit; the challenge window closed.
+    ChallengeWindow,
+    /// Sampled; an auditor re-executed it and reported the receipt's output.
+    Audit {
+        /// The auditor.
+        auditor: Address,
+    },
+    /// Sampled; the ledger re-executed it as referee and found the receipt's output.
+    Referee,
+    /// A zero-knowledge proof of the call verified.
+    Proof {
+        /// The transaction that carried the proof.
+        tx: Hash32,
+    },
+}

@@ -2,6 +2,7 @@
 
 use thiserror::Error;
 
+#[cfg(feature = "onnx")]
 /// Why an ONNX model could not be compiled into an integer [`Program`](crate::Program).
 #[derive(Debug, Error, Clone, PartialEq)]
 pub enum CompileError {

@@ -25,16 +25,23 @@
 
 #![deny(missing_docs)]
 
+#[cfg(feature = "onnx")]
 pub mod compile;
 mod error;
 mod exec;
+#[cfg(feature = "onnx")]
 mod onnx;
 pub mod program;
+#[cfg(feature = "onnx")]
 mod quantize;
 mod validate;
 
+#[cfg(feature = "onnx")]
 pub use compile::{CompileOptions, compile};
-pub use error::{CompileError, InvalidProgram, ProgramDecodeError, RunError};
+#[cfg(feature = "onnx")]
+pub use error::CompileError;
+pub use error::{InvalidProgram, ProgramDecodeError, RunError};
+#[cfg(feature = "onnx")]
 pub use onnx::MAX_ONNX_BYTES;
 pub use program::{
     Add, Conv2d, Dense, FORMAT_VERSION, Layer, LinearOp, MAX_ACT_BITS, MAX_FRAC_BITS, MAX_LAYERS,

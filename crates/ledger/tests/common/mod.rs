@@ -149,7 +149,7 @@ impl TestChain {
                     .sum::<u128>();
             } else if k.starts_with(state::CALL_PREFIX) {
                 let c: Call = borsh::from_slice(v).unwrap();
-                if c.status == state::CallStatus::Pending {
+                if c.status.holds_price() {
                     total += u128::from(c.price);
                 }
             }
