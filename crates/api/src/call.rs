@@ -362,8 +362,28 @@ pub enum CallState {
     AwaitingSubmission,
     /// Accepted and paid from escrow; settles when its challenge window closes.
     Pending,
-    /// Paid out.
+    /// Sampled for audit; settles or is refunded when the audit closes.
+    UnderAudit,
+    /// A zk-mode call waiting for its proof.
+    AwaitingProof,
+    /// Paid out (the ledger's record says on what evidence).
     Settled,
+    /// Refunded to the caller; the node was at fault (the record names the offence).
+    Refunded,
+}
+
+impl CallState {
+    /// The state of a call the ledger has recorded.
+    pub fn of(status: &verity_ledger::state::CallStatus) -> Self {
+        use verity_ledger::state::CallStatus;
+        match status {
+            CallStatus::Pending => CallState::Pending,
+            CallStatus::Sampled => CallState::UnderAudit,
+            CallStatus::ProofDue { .. } => CallState::AwaitingProof,
+            CallStatus::Settled { .. } => CallState::Settled,
+            CallStatus::Refunded { .. } => CallState::Refunded,
+        }
+    }
 }
 
 /// `GET /v1/calls/{id}` on a gateway.

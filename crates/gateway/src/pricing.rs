@@ -55,6 +55,10 @@ mod tests {
             stake: 0,
             unbonding: vec![],
             registered_height: 1,
+            served: 0,
+            probation_until: 0,
+            faults: 0,
+            jailed_until_ms: 0,
         }
     }
 

@@ -12,8 +12,8 @@
 //!
 //! # Eligibility
 //! A node may be quoted for a call of `(model, mode)` when its bonded stake is at least
-//! `min_stake` (the ledger refuses receipts from nodes below it), it lists the model, and it has
-//! a price for the mode. Whether the model allows the mode is checked by the caller of
+//! `min_stake` and it is not jailed (the ledger refuses receipts from other nodes), it lists the
+//! model, and it has a price for the mode. Whether the model allows the mode is checked by the caller of
 //! [`View::serving`].
 
 use std::{
@@ -57,9 +57,9 @@ pub struct KnownNode {
 }
 
 impl View {
-    /// Whether `node` has enough stake bonded for the ledger to accept its receipts.
+    /// Whether the ledger accepts `node`'s receipts: enough stake bonded, not jailed.
     pub fn is_bonded(&self, node: &Node) -> bool {
-        node.stake >= self.params.min_stake
+        node.stake >= self.params.min_stake && node.jailed_until_ms <= self.chain_time_ms
     }
 
     /// Every bonded node listing `model` with a price for `mode`, with that price, in address

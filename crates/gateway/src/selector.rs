@@ -99,6 +99,8 @@ mod tests {
             },
             modes: vec![Mode::Signed],
             registered_height: 1,
+            program: None,
+            zk_key: None,
         }
     }
 

@@ -27,7 +27,7 @@ use verity_api::{CallState, CallStatusView, Quote, QuoteCandidate};
 use verity_client::{Client, ClientError};
 use verity_ledger::{
     Amount, CallId, Mode, ModelId,
-    state::{CallStatus, Model},
+    state::Model,
 };
 
 /// Everything a request needs. Shared by every handler.
@@ -200,10 +200,7 @@ impl Gateway {
         match read {
             Ok(call) => Ok(CallStatusView {
                 call_id: id,
-                state: match call.status {
-                    CallStatus::Pending => CallState::Pending,
-                    CallStatus::Settled { .. } => CallState::Settled,
-                },
+                state: CallState::of(&call.status),
                 call: Some(call),
             }),
             Err(ClientError::Api { code, .. }) if code == "not_found" => Ok(CallStatusView {

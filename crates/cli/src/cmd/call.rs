@@ -197,7 +197,7 @@ fn status(gateway: &str, id: CallId, wait: bool) -> Result<()> {
     let started = Instant::now();
     loop {
         let view = gateway.status(&id)?;
-        if !wait || view.state == CallState::Settled {
+        if !wait || matches!(view.state, CallState::Settled | CallState::Refunded) {
             return print_json(&view);
         }
         if started.elapsed() > Duration::from_secs(600) {
