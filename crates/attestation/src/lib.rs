@@ -91,6 +91,11 @@
 //!   only ever attests the key inside it, whose private half never leaves the enclave.
 //!   `user_data` and `nonce` are returned so that a caller can bind the document to more (for
 //!   instance the registering account).
+//! * Encoding is not unique: CBOR admits several encodings of one value and an ECDSA signature
+//!   `(r, s)` also verifies as `(r, n − s)`, so the hash of a document does not identify it.
+//!   Identify a registration by its enclave key.
+//! * Cost: a real document needs five P-384 signature checks, about 8 ms in a release build
+//!   on a two-core machine; the ledger should price the registering transaction accordingly.
 //! * TEEs are not a hard guarantee. In October 2025 the TEE.fail attack (Georgia Tech, Purdue
 //!   and others) put a DDR5 memory-bus interposer built for under $1,000 between CPU and
 //!   memory; because the memory encryption of Intel SGX and TDX and of AMD SEV-SNP (ciphertext
