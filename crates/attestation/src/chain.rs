@@ -107,14 +107,13 @@ pub(crate) fn parse(der: &[u8], which: String) -> Result<Parsed, AttestationErro
     })
 }
 
-/// Validity period in ms since the Unix epoch (certificate times have second precision; the
-/// end is inclusive to the last millisecond of `notAfter`).
+/// Validity period in ms since the Unix epoch, both ends inclusive (RFC 5280 §4.1.2.5).
 fn validity_ms(p: &Parsed) -> (u64, u64) {
     let v = p.cert.tbs_certificate().validity();
     let ms = |d: core::time::Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
     (
         ms(v.not_before.to_unix_duration()),
-        ms(v.not_after.to_unix_duration()).saturating_add(999),
+        ms(v.not_after.to_unix_duration()),
     )
 }
 

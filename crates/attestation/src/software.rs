@@ -301,7 +301,8 @@ impl SoftwareEnclave {
         [&self.root, &self.intermediate, &self.leaf]
     }
 
-    /// Issue a signed attestation document.
+    /// Issue a signed attestation document. The request is signed as given, malformed or
+    /// not: refusing bad documents is the verifier's job.
     pub fn issue(&self, request: &DocumentRequest) -> Result<Vec<u8>, SoftwareEnclaveError> {
         let bytes_or_null = |b: &Option<Vec<u8>>| b.clone().map_or(Value::Null, Value::Bytes);
         let module_id = if request.module_id.is_empty() {
