@@ -59,6 +59,7 @@ mod tests {
             probation_until: 0,
             faults: 0,
             jailed_until_ms: 0,
+            enclave_key: None,
         }
     }
 

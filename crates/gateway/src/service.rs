@@ -25,10 +25,7 @@ use axum::http::StatusCode;
 use std::sync::Arc;
 use verity_api::{CallState, CallStatusView, Quote, QuoteCandidate};
 use verity_client::{Client, ClientError};
-use verity_ledger::{
-    Amount, CallId, Mode, ModelId,
-    state::Model,
-};
+use verity_ledger::{Amount, CallId, Mode, ModelId, state::Model};
 
 /// Everything a request needs. Shared by every handler.
 pub struct Gateway {

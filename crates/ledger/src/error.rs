@@ -193,6 +193,9 @@ pub enum TxError {
         /// Why.
         reason: String,
     },
+    /// An attestation document was refused.
+    #[error("attestation refused: {0}")]
+    Attestation(String),
     /// Too many items in one transaction.
     #[error("{what}: {got} items, over the limit of {max}; split the transaction")]
     TooManyItems {
@@ -242,6 +245,7 @@ impl TxError {
             TxError::NotPermitted(_) => "not_permitted",
             TxError::BadReveal { .. } => "bad_reveal",
             TxError::TooManyItems { .. } => "too_many_items",
+            TxError::Attestation(_) => "attestation_refused",
         }
     }
 }
@@ -351,6 +355,11 @@ pub enum CallRefusal {
         /// Mode.
         mode: Mode,
     },
+    /// A tee-mode call from a node with no attested enclave key.
+    #[error(
+        "node has no attested enclave key; register one with `verity node run --tee` before serving tee calls"
+    )]
+    NoEnclave,
     /// A zk-mode call of a model with no verifying key on the ledger.
     #[error(
         "model {model} has no zk verifying key on the ledger; its owner sets one with `verity model publish --zk`"
@@ -391,6 +400,7 @@ impl CallRefusal {
             CallRefusal::NotOffered { .. } => "not_offered",
             CallRefusal::InsufficientEscrow { .. } => "insufficient_escrow",
             CallRefusal::NoZkKey { .. } => "no_zk_key",
+            CallRefusal::NoEnclave => "no_enclave",
         }
     }
 }

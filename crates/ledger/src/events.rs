@@ -206,6 +206,15 @@ pub enum Event {
         /// Paid from the verifier pool.
         amount: Amount,
     },
+    /// A node's enclave key was attested and registered.
+    EnclaveRegistered {
+        /// The node.
+        node: Address,
+        /// The key that signs its tee-mode receipts.
+        enclave_key: PublicKeyBytes,
+        /// Index of the allowlisted measurement it matched.
+        measurement: u32,
+    },
     /// A model's integer program was stored.
     ProgramSet {
         /// Model.
@@ -240,6 +249,7 @@ impl Event {
             Event::Slashed { .. } => "Slashed",
             Event::AuditorRewarded { .. } => "AuditorRewarded",
             Event::ProgramSet { .. } => "ProgramSet",
+            Event::EnclaveRegistered { .. } => "EnclaveRegistered",
         }
     }
 
@@ -299,6 +309,7 @@ impl Event {
             }
             Event::AuditorRewarded { auditor, .. } => vec![Account(*auditor)],
             Event::ProgramSet { model, .. } => vec![Model(*model)],
+            Event::EnclaveRegistered { node, .. } => vec![Account(*node)],
         }
     }
 }

@@ -133,6 +133,11 @@ pub(crate) fn validate_stateless(payload: &Payload, params: &Params) -> Result<(
             reports.len(),
             params.max_calls_per_batch as usize,
         )?,
+        Payload::RegisterEnclave { document } => items(
+            "attestation document bytes",
+            document.len(),
+            verity_attestation::MAX_DOCUMENT_BYTES,
+        )?,
     }
     Ok(())
 }
@@ -348,6 +353,7 @@ pub(crate) fn apply_payload<S: StateRead>(
                     probation_until: ctx.params.audit.probation_calls,
                     faults: 0,
                     jailed_until_ms: 0,
+                    enclave_key: None,
                 },
             );
             append(ov, NODES_KEY, sender);
@@ -487,6 +493,9 @@ pub(crate) fn apply_payload<S: StateRead>(
         }
         Payload::ReportAudits { reports } => {
             verification::report_audits(ov, ctx, sender, reports, events)?
+        }
+        Payload::RegisterEnclave { document } => {
+            verification::register_enclave(ov, ctx, sender, document, events)?
         }
     }
     Ok(Vec::new())

@@ -1,7 +1,7 @@
 //! Protocol parameters. They are fixed in the genesis file, stored in the state at genesis, and
 //! read from the state by every block, so what the API reports is what execution uses.
 
-use crate::types::{Amount, BPS_DENOMINATOR, Bps, Mode, Offence, TimeMs};
+use crate::types::{Amount, BPS_DENOMINATOR, Bps, HexBytes, Mode, Offence, TimeMs};
 use borsh::{BorshDeserialize, BorshSerialize};
 use serde::{Deserialize, Serialize};
 
@@ -47,6 +47,86 @@ pub struct Params {
     pub zk: ZkParams,
     /// What each offence costs.
     pub slashing: SlashingSchedule,
+    /// Which enclaves the ledger trusts for tee mode.
+    pub tee: TeeParams,
+}
+
+/// The TEE trust policy, a governance parameter (see `verity_attestation`).
+///
+/// A node's enclave key is accepted when its attestation document chains to one of `roots`, is
+/// at most `max_age_ms` old at the block time, its PCR0–2 match one `allowlist` entry, and its
+/// `user_data` is the node's address. The default trusts the AWS Nitro root G1 and allowlists
+/// no measurement: a network adds the measurements of the enclave images it has reviewed. A
+/// devnet genesis trusts its software enclave's root instead.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeeParams {
+    /// Trusted root certificates (DER).
+    pub roots: Vec<HexBytes>,
+    /// Allowlisted measurements: each a list of (PCR index, 48-byte value).
+    pub allowlist: Vec<Vec<Pcr>>,
+    /// Oldest attestation document accepted, relative to the block time.
+    pub max_age_ms: TimeMs,
+}
+
+/// One PCR value of an allowlisted measurement.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pcr {
+    /// PCR index (0..32).
+    pub index: u8,
+    /// Its SHA-384 value.
+    pub value: HexBytes,
+}
+
+impl Default for TeeParams {
+    fn default() -> Self {
+        Self {
+            roots: vec![HexBytes(
+                verity_attestation::RootCert::aws_nitro_g1().der().to_vec(),
+            )],
+            allowlist: Vec::new(),
+            max_age_ms: verity_attestation::DEFAULT_MAX_AGE_MS,
+        }
+    }
+}
+
+impl TeeParams {
+    /// The verifier's policy; `Err` names a malformed root or PCR.
+    pub fn policy(&self) -> Result<verity_attestation::TrustPolicy, String> {
+        let roots = self
+            .roots
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                verity_attestation::RootCert::from_der(&r.0)
+                    .map_err(|e| format!("tee.roots[{i}] is not a certificate: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let allowlist = self
+            .allowlist
+            .iter()
+            .enumerate()
+            .map(|(i, m)| {
+                m.iter()
+                    .map(|p| {
+                        let value: [u8; 48] = p.value.0.as_slice().try_into().map_err(|_| {
+                            format!(
+                                "tee.allowlist[{i}] PCR{} has {} bytes; a SHA-384 PCR has 48",
+                                p.index,
+                                p.value.0.len()
+                            )
+                        })?;
+                        Ok((p.index, value))
+                    })
+                    .collect::<Result<Vec<_>, String>>()
+                    .map(verity_attestation::Measurement::new)
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut policy = verity_attestation::TrustPolicy::new(roots, allowlist);
+        policy.max_age_ms = self.max_age_ms;
+        Ok(policy)
+    }
 }
 
 /// The audit sampling rule and deadlines (see [`crate::audit`]).
@@ -218,6 +298,7 @@ impl Default for Params {
             audit: AuditParams::default(),
             zk: ZkParams::default(),
             slashing: SlashingSchedule::default(),
+            tee: TeeParams::default(),
         }
     }
 }
@@ -266,6 +347,7 @@ impl Params {
         if a.reveal_window_ms == 0 || a.report_window_ms == 0 || self.zk.proof_window_ms == 0 {
             return Err("audit and proof windows must be greater than zero".into());
         }
+        self.tee.policy()?;
         for offence in Offence::ALL {
             let n = self
                 .slashing

@@ -2,7 +2,8 @@
 //!
 //! Each call is judged on its own; a refused call does not affect the others. Checks, in order:
 //! the receipt names this ticket; the ticket names the submitting node; the caller's key is
-//! known; both signatures verify (all signatures of the batch in one batch verification); the
+//! known; a tee-mode call's node has an attested enclave key; both signatures verify (a tee-mode
+//! receipt under the enclave key, every other under the node's own key) (all signatures of the batch in one batch verification); the
 //! ticket has not expired, does not outlive the protocol's ticket lifetime, and was answered
 //! before expiry; the price is within the cap; the ticket was never used before, and no other
 //! ticket of the same caller with the same nonce was (in state or earlier in this batch); the model exists and allows the mode; the node offers the model in
@@ -88,12 +89,14 @@ pub(crate) fn submit<S: StateRead>(
             })
         } else if key.is_none() {
             Some(CallRefusal::UnknownCaller { caller })
+        } else if call.ticket.mode == Mode::Tee && node.enclave_key.is_none() {
+            Some(CallRefusal::NoEnclave)
         } else {
             None
         };
     }
 
-    check_signatures(ctx, calls, &keys, &node_public, &mut refused);
+    check_signatures(ctx, calls, &keys, &node_public, &node, &mut refused);
 
     let mut used = Used::default();
     let mut models: HashMap<ModelId, Option<Model>> = HashMap::new();
@@ -226,6 +229,7 @@ fn check_signatures(
     calls: &[PaidCall],
     keys: &[Option<PublicKeyBytes>],
     node_public: &PublicKeyBytes,
+    node: &Node,
     refused: &mut [Option<CallRefusal>],
 ) {
     let live: Vec<usize> = (0..calls.len()).filter(|&i| refused[i].is_none()).collect();
@@ -245,10 +249,18 @@ fn check_signatures(
             key: keys[i].as_ref().expect("unknown callers were refused"),
             signature: &calls[i].ticket_signature,
         });
+        // Tee-mode receipts are signed inside the enclave, by its attested key.
+        let receipt_key = match calls[i].ticket.mode {
+            Mode::Tee => node
+                .enclave_key
+                .as_ref()
+                .expect("refused above without one"),
+            _ => node_public,
+        };
         messages.push(SignedMessage {
             namespace: &ctx.ns.receipt,
             message: &receipt_bytes[n],
-            key: node_public,
+            key: receipt_key,
             signature: &calls[i].receipt_signature,
         });
     }

@@ -140,6 +140,7 @@ mod tests {
             probation_until: 0,
             faults,
             jailed_until_ms: 0,
+            enclave_key: None,
         }
     }
 

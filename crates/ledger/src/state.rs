@@ -226,6 +226,8 @@ pub struct Node {
     pub faults: u32,
     /// No receipts are accepted and no audits reported before this block time.
     pub jailed_until_ms: TimeMs,
+    /// The attested enclave key that signs its tee-mode receipts, once registered.
+    pub enclave_key: Option<PublicKeyBytes>,
 }
 
 impl Node {

@@ -146,6 +146,12 @@ pub enum Payload {
         /// One per audit.
         reports: Vec<AuditReport>,
     },
+    /// Register the enclave key that signs the signer's tee-mode receipts.
+    RegisterEnclave {
+        /// An attestation document (AWS Nitro format) whose `public_key` is the enclave's
+        /// ed25519 key and whose `user_data` is the node's 20-byte address.
+        document: Vec<u8>,
+    },
 }
 
 /// The input of a sampled call, as the node ran it.
@@ -195,6 +201,7 @@ impl Payload {
             Payload::SetProgram { .. } => "set_program",
             Payload::RevealInputs { .. } => "reveal_inputs",
             Payload::ReportAudits { .. } => "report_audits",
+            Payload::RegisterEnclave { .. } => "register_enclave",
         }
     }
 }

@@ -401,3 +401,22 @@ pub enum Evidence {
         tx: Hash32,
     },
 }
+
+/// Bytes of any length, written as lowercase hex in JSON (certificates, PCR values).
+#[derive(Clone, PartialEq, Eq, Debug, Default, BorshSerialize, BorshDeserialize)]
+pub struct HexBytes(pub Vec<u8>);
+
+impl Serialize for HexBytes {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(&self.0))
+    }
+}
+
+impl<'de> Deserialize<'de> for HexBytes {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <String as Deserialize>::deserialize(d)?;
+        hex::decode(s.strip_prefix("0x").unwrap_or(&s))
+            .map(HexBytes)
+            .map_err(|e| serde::de::Error::custom(format!("not hex bytes: {e}")))
+    }
+}

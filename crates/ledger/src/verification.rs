@@ -172,3 +172,41 @@ pub(crate) fn report_audits<S: StateRead>(
     }
     Ok(())
 }
+
+/// `RegisterEnclave`: a node registers its enclave key with an attestation document, verified
+/// against the governance trust policy at the block time (see [`crate::params::TeeParams`]).
+pub(crate) fn register_enclave<S: StateRead>(
+    ov: &mut Overlay<'_, S>,
+    ctx: &Ctx<'_>,
+    sender: Address,
+    document: &[u8],
+    events: &mut Vec<EventRecord>,
+) -> Result<(), TxError> {
+    let mut node: Node = ov
+        .get(&node_key(&sender))
+        .ok_or(TxError::UnknownNode(sender))?;
+    let policy = ctx
+        .params
+        .tee
+        .policy()
+        .expect("genesis validated the parameters");
+    let refused = |e: String| TxError::Attestation(e);
+    let verified = verity_attestation::verify_document(document, &policy, ctx.time_ms)
+        .map_err(|e| refused(e.to_string()))?;
+    let key = verity_attestation::enclave_key(verified.document.public_key.as_deref())
+        .map_err(|e| refused(e.to_string()))?;
+    if verified.document.user_data.as_deref() != Some(sender.0.as_slice()) {
+        return Err(refused(format!(
+            "the document's user_data must be the node's 20-byte address {sender}, so that \
+             another node cannot register this enclave; request a new document with it"
+        )));
+    }
+    node.enclave_key = Some(PublicKeyBytes(key));
+    ov.put(&node_key(&sender), &node);
+    events.push(ctx.record(Event::EnclaveRegistered {
+        node: sender,
+        enclave_key: PublicKeyBytes(key),
+        measurement: verified.measurement as u32,
+    }));
+    Ok(())
+}

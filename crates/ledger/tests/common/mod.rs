@@ -264,8 +264,13 @@ pub const FUNDS: Amount = 10_000_000_000;
 
 impl Market {
     pub fn new(escrow: Amount) -> Self {
+        Self::with_params(escrow, Params::default())
+    }
+
+    pub fn with_params(escrow: Amount, params: Params) -> Self {
         let (owner, node, caller) = (key(1), key(2), key(3));
-        let mut chain = TestChain::new(&[(&owner, FUNDS), (&node, FUNDS), (&caller, FUNDS)]);
+        let mut chain =
+            TestChain::with_params(&[(&owner, FUNDS), (&node, FUNDS), (&caller, FUNDS)], params);
         assert_eq!(
             chain.run(&owner, register_model(1, 1_000)).status,
             TxStatus::Applied
