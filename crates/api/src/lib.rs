@@ -176,3 +176,12 @@ mod tests {
         }
     }
 }
+
+/// `GET /v1/audits/{id}`: an audit and, once revealed, the input it re-executes.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditView {
+    /// The audit.
+    pub audit: verity_ledger::state::Audit,
+    /// The revealed model input (little-endian f32), once on the ledger.
+    pub input: Option<verity_ledger::HexBytes>,
+}

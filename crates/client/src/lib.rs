@@ -163,6 +163,21 @@ impl Client {
         self.get(&format!("/v1/models/{id}"))
     }
 
+    /// A model's integer program, as stored on the ledger.
+    pub fn program(&self, model: &ModelId) -> Result<verity_ledger::state::ProgramRecord> {
+        self.get(&format!("/v1/models/{model}/program"))
+    }
+
+    /// Audits not yet closed.
+    pub fn audits(&self) -> Result<Vec<verity_ledger::state::Audit>> {
+        self.get("/v1/audits")
+    }
+
+    /// One audit with its revealed input.
+    pub fn audit(&self, id: &Hash32) -> Result<verity_api::AuditView> {
+        self.get(&format!("/v1/audits/{id}"))
+    }
+
     /// Registered nodes.
     pub fn nodes(&self) -> Result<Vec<Node>> {
         self.get("/v1/nodes")

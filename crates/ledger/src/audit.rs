@@ -326,7 +326,7 @@ pub fn reexecute<S: StateRead>(
 ) -> Option<Hash32> {
     let record: ProgramRecord = ov.get(&program_key(model))?;
     let tensor = ov.get_raw(&input_key(call))?.to_vec();
-    let program = Program::decode(&record.bytes).ok()?;
+    let program = Program::decode(&record.bytes.0).ok()?;
     let values = decode_tensor(&tensor, program.input_len())?;
     let output = program.run_f32(&values).ok()?;
     Some(crypto::integer_output_hash(

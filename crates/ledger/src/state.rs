@@ -192,7 +192,7 @@ pub struct ProgramRecord {
     /// SHA-256 of `bytes` (the program's canonical encoding).
     pub hash: Hash32,
     /// The canonical encoding.
-    pub bytes: Vec<u8>,
+    pub bytes: HexBytes,
     /// Shape the output is served with (its product is the program's output length).
     pub output_shape: Vec<u32>,
     /// Multiply-accumulates per call.

@@ -57,7 +57,7 @@ pub(crate) fn set_program<S: StateRead>(
         &program_key(model),
         &ProgramRecord {
             hash,
-            bytes: bytes.to_vec(),
+            bytes: HexBytes(bytes.to_vec()),
             output_shape: output_shape.to_vec(),
             macs: program.stats().macs,
         },

@@ -27,10 +27,12 @@ use crate::{
     queue::{PRUNE_AFTER_MS, Queued},
     state::{Shared, Submission, now_ms},
 };
-use std::{sync::Arc, time::Duration};
-use tokio::sync::watch;
+use std::{collections::HashSet, sync::Arc, time::Duration};
+use tokio::{sync::watch, time::Instant};
 use verity_client::ClientError;
 use verity_ledger::{
+    state::AuditStatus,
+    tx::Reveal,
     Hash32, Mode, PaidCall, Params, Payload, Receipt, SignatureBytes, Ticket, Transaction,
     TxOutcome, TxStatus,
 };
@@ -39,6 +41,10 @@ use verity_ledger::{
 pub const OUTCOME_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait between retries of a failed submission.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(10);
+/// How often the node asks the ledger whether one of its calls was sampled for audit.
+pub const AUDIT_POLL: Duration = Duration::from_secs(1);
+/// Revealed call ids remembered (so a reveal is not sent twice while its block is pending).
+const MAX_REMEMBERED_REVEALS: usize = 100_000;
 /// Bytes of a transaction besides its calls, with room to spare.
 const TX_OVERHEAD_BYTES: usize = 1_024;
 
@@ -111,6 +117,7 @@ pub(crate) struct Batcher {
     interval: Duration,
     limit: usize,
     nonce: Option<u64>,
+    revealed: HashSet<Hash32>,
 }
 
 impl Batcher {
@@ -122,22 +129,31 @@ impl Batcher {
             interval,
             limit,
             nonce: None,
+            revealed: HashSet::new(),
         }
     }
 
-    /// Run until `drain` turns true and the queue is empty (or the sender is dropped).
+    /// Run until `drain` turns true and the queue is empty (or the sender is dropped). Between
+    /// batches it checks every [`AUDIT_POLL`] whether the ledger sampled one of this node's
+    /// calls for audit, and reveals the inputs (see [`Batcher::reveal_sampled`]).
     pub async fn run(mut self, mut drain: watch::Receiver<bool>) {
-        let mut delay = Duration::ZERO;
         let mut backoff = self.interval;
+        let mut due = Instant::now();
         loop {
             if !*drain.borrow() {
+                let wake = due.min(Instant::now() + AUDIT_POLL);
                 tokio::select! {
-                    _ = tokio::time::sleep(delay) => {}
-                    _ = self.node.batch_ready.notified() => {}
+                    _ = tokio::time::sleep_until(wake) => {}
+                    _ = self.node.batch_ready.notified() => due = Instant::now(),
                     changed = drain.changed() => if changed.is_err() { return },
                 }
             }
+            self.reveal_sampled().await;
             let draining = *drain.borrow();
+            if !draining && Instant::now() < due {
+                continue;
+            }
+            let delay;
             if self.round(draining).await {
                 delay = self.interval;
                 backoff = self.interval;
@@ -151,6 +167,60 @@ impl Batcher {
                     tokio::time::sleep(delay).await;
                 }
             }
+            due = Instant::now() + delay;
+        }
+    }
+
+    /// Reveal the stored inputs of this node's calls that the ledger sampled for audit. A call
+    /// whose input is no longer stored cannot be revealed; the ledger will judge it silent.
+    async fn reveal_sampled(&mut self) {
+        let me = self.node.address;
+        let Ok(audits) = self.node.ledger.call(|c| c.audits()).await else {
+            return;
+        };
+        let waiting: Vec<Hash32> = audits
+            .into_iter()
+            .filter(|a| {
+                a.node == Some(me)
+                    && matches!(a.status, AuditStatus::AwaitingInput { .. })
+                    && !self.revealed.contains(&a.call)
+            })
+            .map(|a| a.call)
+            .collect();
+        let mut reveals = Vec::with_capacity(waiting.len());
+        for call in waiting {
+            match self.node.queue.input(call).await {
+                Ok(Some(input)) => reveals.push(Reveal {
+                    call,
+                    tensor: input.tensor,
+                    image: input.image,
+                }),
+                Ok(None) => {
+                    tracing::error!(%call, "a sampled call's input is no longer stored; it cannot be revealed")
+                }
+                Err(e) => tracing::error!(%call, error = %e, "cannot read a sampled call's input"),
+            }
+        }
+        if reveals.is_empty() {
+            return;
+        }
+        let calls: Vec<Hash32> = reveals.iter().map(|r| r.call).collect();
+        match self.send(Payload::RevealInputs { reveals }).await {
+            Sent::Outcome(outcome) if outcome.status == TxStatus::Applied => {
+                tracing::info!(calls = calls.len(), "inputs of audited calls revealed");
+                if self.revealed.len() > MAX_REMEMBERED_REVEALS {
+                    self.revealed.clear();
+                }
+                self.revealed.extend(calls);
+            }
+            Sent::Outcome(outcome) => {
+                tracing::warn!(status = ?outcome.status, "revealing audited inputs failed")
+            }
+            Sent::AllRefused(code, message) => {
+                tracing::warn!(code, %message, "revealing audited inputs was refused")
+            }
+            Sent::TooLarge => tracing::warn!("the reveal transaction is too large"),
+            Sent::Failed(_, reason) => tracing::warn!(%reason, "revealing audited inputs failed"),
         }
     }
 
@@ -181,7 +251,7 @@ impl Batcher {
     /// Submit one batch and act on the outcome; false when the calls stay queued.
     async fn submit(&mut self, batch: Vec<Queued>) -> bool {
         let calls: Vec<PaidCall> = batch.iter().map(|q| q.call.clone()).collect();
-        match self.send(calls).await {
+        match self.send(Payload::SubmitReceipts { calls }).await {
             Sent::Outcome(outcome) => match &outcome.status {
                 TxStatus::Applied => self.judged(&batch, &outcome).await,
                 TxStatus::Failed { code, message } | TxStatus::Rejected { code, message } => {
@@ -239,11 +309,10 @@ impl Batcher {
         }
     }
 
-    /// Sign and submit `calls`, then wait for the outcome.
-    async fn send(&mut self, calls: Vec<PaidCall>) -> Sent {
+    /// Sign and submit `payload`, then wait for the outcome.
+    async fn send(&mut self, payload: Payload) -> Sent {
         let node = &self.node;
-        let fee = node.params.required_fee(calls.len());
-        let payload = Payload::SubmitReceipts { calls };
+        let fee = node.params.required_fee(payload.call_count());
         for attempt in 0..2 {
             let nonce = match self.nonce {
                 Some(n) => n,

@@ -58,6 +58,9 @@ pub struct ProviderConfig {
     pub batch_interval: Duration,
     /// What the node accepts per call (input bytes, image pixels).
     pub limits: Limits,
+    /// Test-only fault injection: corrupt this many outputs per million (see
+    /// [`crate::fault`]); 0 for an honest node.
+    pub corrupt_ppm: u32,
     /// Inferences run at once (each on its own thread); further calls wait in a bounded line
     /// and beyond it are refused as `overloaded`.
     pub workers: usize,
@@ -97,6 +100,7 @@ impl ProviderConfig {
             batch_max_calls: DEFAULT_BATCH_MAX_CALLS,
             batch_interval: DEFAULT_BATCH_INTERVAL,
             limits: Limits::default(),
+            corrupt_ppm: 0,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }

@@ -42,6 +42,7 @@ pub mod batcher;
 pub mod checks;
 pub mod config;
 mod error;
+pub mod fault;
 mod ledger;
 pub mod metrics;
 pub mod queue;
@@ -251,6 +252,7 @@ pub async fn start(config: ProviderConfig) -> Result<ProviderHandle, ProviderErr
         models,
         prices: config.prices,
         limits: config.limits,
+        corrupt_ppm: config.corrupt_ppm,
         min_ticket_remaining_ms,
         batch_limit,
         queue,

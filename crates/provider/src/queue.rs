@@ -17,6 +17,11 @@
 //!   until [`PRUNE_AFTER_MS`] after its expiry. A ticket or a `(caller, nonce)` pair found here is
 //!   refused: the ledger pays each at most once, so serving it again would be unpaid work.
 //!   Pruned tickets have expired, and an expired ticket is refused before this table is asked.
+//! - `inputs`: call id → borsh [`StoredInput`], the model input of every served call, committed
+//!   with the call and pruned with its `served` entry. The ledger samples a call for audit one
+//!   block after accepting it, and accepts it at the latest at its ticket's expiry, so the input
+//!   is still here when the node must reveal it (within the reveal window, well under
+//!   [`PRUNE_AFTER_MS`] after the expiry).
 //!
 //! # Concurrency
 //! One thread owns the database and performs every read and write, in arrival order. Pushes that
@@ -54,6 +59,16 @@ pub const PRUNE_AFTER_MS: TimeMs = 60_000;
 
 const QUEUE: TableDefinition<u64, &[u8]> = TableDefinition::new("queue");
 const SERVED: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("served");
+const INPUTS: TableDefinition<&[u8; 32], &[u8]> = TableDefinition::new("inputs");
+
+/// The input of a served call, kept so the node can reveal it if the call is audited.
+#[derive(Debug, Clone, PartialEq, Eq, BorshSerialize, BorshDeserialize)]
+pub struct StoredInput {
+    /// The model input the node ran, as little-endian f32 values.
+    pub tensor: Vec<u8>,
+    /// The image the caller sent, when it sent one (its hash is the ticket's input hash).
+    pub image: Option<Vec<u8>>,
+}
 
 /// Why the queue cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -180,11 +195,12 @@ impl Mirror {
 
 type Reply<T> = oneshot::Sender<T>;
 
-/// A call to queue and where to answer.
-type Pending = (Box<PaidCall>, Reply<Result<(), PushError>>);
+/// A call to queue, its input, and where to answer.
+type Pending = (Box<(PaidCall, StoredInput)>, Reply<Result<(), PushError>>);
 
 enum Op {
     Push(Pending),
+    Input(CallId, Reply<Result<Option<StoredInput>, QueueError>>),
     Oldest(usize, Reply<Result<Vec<Queued>, QueueError>>),
     Remove(Vec<u64>, TimeMs, Reply<Result<(), QueueError>>),
     Close,
@@ -226,6 +242,8 @@ impl ReceiptQueue {
             .map_err(|e| open_error(e.to_string()))?;
         txn.open_table(SERVED)
             .map_err(|e| open_error(e.to_string()))?;
+        txn.open_table(INPUTS)
+            .map_err(|e| open_error(e.to_string()))?;
         txn.commit().map_err(|e| open_error(e.to_string()))?;
         let (mirror, next_seq) = load(&db, path)?;
         let mirror = Arc::new(Mutex::new(mirror));
@@ -262,15 +280,24 @@ impl ReceiptQueue {
         lock(&self.mirror).served(id, caller, nonce)
     }
 
-    /// Queue a served call; `Ok` means it is durably committed.
-    pub async fn push(&self, call: PaidCall) -> Result<(), PushError> {
+    /// Queue a served call with its input; `Ok` means both are durably committed.
+    pub async fn push(&self, call: PaidCall, input: StoredInput) -> Result<(), PushError> {
         let (reply, answer) = oneshot::channel();
         self.ops
-            .send(Op::Push((Box::new(call), reply)))
+            .send(Op::Push((Box::new((call, input)), reply)))
             .map_err(|_| PushError::Failed(QueueError::Closed))?;
         answer
             .await
             .unwrap_or(Err(PushError::Failed(QueueError::Closed)))
+    }
+
+    /// The stored input of served call `id`, if it is still kept.
+    pub async fn input(&self, id: CallId) -> Result<Option<StoredInput>, QueueError> {
+        let (reply, answer) = oneshot::channel();
+        self.ops
+            .send(Op::Input(id, reply))
+            .map_err(|_| QueueError::Closed)?;
+        answer.await.unwrap_or(Err(QueueError::Closed))
     }
 
     /// The oldest `max` queued calls, oldest first.
@@ -377,6 +404,9 @@ impl Actor {
                     Op::Remove(seqs, cutoff, reply) => {
                         let _ = reply.send(self.remove(&seqs, cutoff));
                     }
+                    Op::Input(id, reply) => {
+                        let _ = reply.send(self.input(&id));
+                    }
                     Op::Push(..) | Op::Close => unreachable!("sorted out above"),
                 }
             }
@@ -406,7 +436,8 @@ impl Actor {
             let mut ids = HashSet::new();
             let mut nonces = HashSet::new();
             let mut queued = mirror.queued;
-            for (call, _) in &pushes {
+            for (pending, _) in &pushes {
+                let call = &pending.0;
                 let id = call.ticket.id();
                 let key = (call.ticket.caller, call.ticket.nonce);
                 verdicts.push(if mirror.served.contains_key(&id) || !ids.insert(id) {
@@ -425,14 +456,18 @@ impl Actor {
         let written = self.write(|txn| {
             let mut queue = txn.open_table(QUEUE)?;
             let mut served = txn.open_table(SERVED)?;
+            let mut inputs = txn.open_table(INPUTS)?;
             let mut seq = first_seq;
-            for ((call, _), verdict) in pushes.iter().zip(&verdicts) {
+            for ((pending, _), verdict) in pushes.iter().zip(&verdicts) {
                 if let Ok(id) = verdict {
+                    let (call, input) = &**pending;
                     let bytes = borsh::to_vec(call).expect("encoding to memory cannot fail");
                     queue.insert(seq, bytes.as_slice())?;
                     let record = borsh::to_vec(&ServedRecord::of(call))
                         .expect("encoding to memory cannot fail");
                     served.insert(&id.0, record.as_slice())?;
+                    let input = borsh::to_vec(input).expect("encoding to memory cannot fail");
+                    inputs.insert(&id.0, input.as_slice())?;
                     seq += 1;
                 }
             }
@@ -441,7 +476,8 @@ impl Actor {
         match &written {
             Ok(()) => {
                 let mut mirror = lock(&self.mirror);
-                for ((call, _), verdict) in pushes.iter().zip(&verdicts) {
+                for ((pending, _), verdict) in pushes.iter().zip(&verdicts) {
+                    let call = &pending.0;
                     if let Ok(id) = verdict {
                         mirror.add_queued(call);
                         mirror.add_served(*id, ServedRecord::of(call));
@@ -480,6 +516,17 @@ impl Actor {
         Ok(out)
     }
 
+    fn input(&self, id: &CallId) -> Result<Option<StoredInput>, QueueError> {
+        let txn = self.db.begin_read().map_err(storage)?;
+        let inputs = txn.open_table(INPUTS).map_err(storage)?;
+        let Some(bytes) = inputs.get(&id.0).map_err(storage)? else {
+            return Ok(None);
+        };
+        StoredInput::try_from_slice(bytes.value())
+            .map(Some)
+            .map_err(|e| QueueError::Storage(format!("stored input of call {id} does not decode: {e}")))
+    }
+
     fn remove(&mut self, seqs: &[u64], prune_before_ms: TimeMs) -> Result<(), QueueError> {
         let expired: Vec<(TimeMs, CallId)> = lock(&self.mirror)
             .by_expiry
@@ -498,8 +545,10 @@ impl Actor {
                 }
             }
             let mut served = txn.open_table(SERVED)?;
+            let mut inputs = txn.open_table(INPUTS)?;
             for (_, id) in &expired {
                 served.remove(&id.0)?;
+                inputs.remove(&id.0)?;
             }
             Ok(())
         })?;
@@ -521,6 +570,13 @@ impl Actor {
 mod tests {
     use super::*;
     use verity_ledger::{Keypair, Mode, Namespaces, Receipt, Ticket};
+
+    fn input() -> StoredInput {
+        StoredInput {
+            tensor: vec![0; 256],
+            image: None,
+        }
+    }
 
     fn call(caller_seed: u64, nonce: u64, expiry_ms: TimeMs, price: Amount) -> PaidCall {
         let caller = Keypair::from_seed(caller_seed);
@@ -557,7 +613,7 @@ mod tests {
         let q = ReceiptQueue::open(&path).unwrap();
         let calls: Vec<_> = (0..3).map(|n| call(1, n, 10_000, 5)).collect();
         for c in &calls {
-            q.push(c.clone()).await.unwrap();
+            q.push(c.clone(), input()).await.unwrap();
         }
         assert_eq!(q.len(), 3);
         assert_eq!(q.pending_charges(&calls[0].ticket.caller), 15);
@@ -576,18 +632,21 @@ mod tests {
             q.served(&c.ticket.id(), c.ticket.caller, c.ticket.nonce),
             Some(Served::Ticket)
         );
+        // Inputs survive too, for revealing audited calls.
+        assert_eq!(q.input(c.ticket.id()).await.unwrap(), Some(input()));
+        assert_eq!(q.input(Hash32([3; 32])).await.unwrap(), None);
         q.remove(vec![oldest[0].seq, oldest[1].seq], 0)
             .await
             .unwrap();
         assert_eq!(q.len(), 1);
         assert_eq!(q.pending_charges(&c.ticket.caller), 5);
         // Removed calls are still remembered as served.
-        assert_eq!(q.push(calls[0].clone()).await, Err(PushError::Duplicate));
+        assert_eq!(q.push(calls[0].clone(), input()).await, Err(PushError::Duplicate));
         q.close();
         let q = ReceiptQueue::open(&path).unwrap();
         assert_eq!(q.oldest(10).await.unwrap()[0].call, calls[2]);
         let next = call(2, 0, 10_000, 1);
-        q.push(next.clone()).await.unwrap();
+        q.push(next.clone(), input()).await.unwrap();
         let seqs: Vec<u64> = q.oldest(10).await.unwrap().iter().map(|c| c.seq).collect();
         assert!(
             seqs[0] < seqs[1],
@@ -604,7 +663,7 @@ mod tests {
         same_nonce.ticket.input_hash = Hash32([42; 32]);
         let pushes = [a.clone(), a.clone(), same_nonce.clone()].map(|c| {
             let q = q.clone();
-            tokio::spawn(async move { q.push(c).await })
+            tokio::spawn(async move { q.push(c, input()).await })
         });
         let mut results = Vec::new();
         for p in pushes {
@@ -626,9 +685,9 @@ mod tests {
     async fn a_full_queue_refuses_and_expired_tickets_are_pruned() {
         let dir = tempfile::tempdir().unwrap();
         let q = ReceiptQueue::open_with(&dir.path().join("r.redb"), 2).unwrap();
-        q.push(call(1, 0, 100, 1)).await.unwrap();
-        q.push(call(1, 1, 5_000, 1)).await.unwrap();
-        assert_eq!(q.push(call(1, 2, 100, 1)).await, Err(PushError::Full));
+        q.push(call(1, 0, 100, 1), input()).await.unwrap();
+        q.push(call(1, 1, 5_000, 1), input()).await.unwrap();
+        assert_eq!(q.push(call(1, 2, 100, 1), input()).await, Err(PushError::Full));
         let queued = q.oldest(10).await.unwrap();
         q.remove(queued.iter().map(|c| c.seq).collect(), 1_000)
             .await

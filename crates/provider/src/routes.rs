@@ -16,6 +16,8 @@
 use crate::{
     checks::{self, Context},
     error::CallError,
+    fault,
+    queue::StoredInput,
     metrics::OTHER_MODEL,
     state::{ServedModel, Shared, now_ms},
 };
@@ -153,11 +155,22 @@ async fn serve(
         .ok_or_else(|| checks::overloaded(node.workers.size()))?;
     let model = checked.model.clone();
     let limits = node.limits;
+    let image = match input.payload() {
+        Ok(verity_api::InputPayload::Image(bytes)) => Some(bytes),
+        _ => None,
+    };
     let (output, elapsed) = node
         .workers
         .run(admission, move || {
             let start = Instant::now();
-            let output = model.model.infer(&input, &limits);
+            let output = model
+                .model
+                .prepare(&input, &limits)
+                .map_err(verity_inference::InferError::from)
+                .and_then(|x| {
+                    let out = model.model.run(&x, model.model.serving_path())?;
+                    Ok((x, out))
+                });
             (output, start.elapsed())
         })
         .await
@@ -170,7 +183,10 @@ async fn serve(
         })?;
     node.metrics
         .infer_time(&checked.model.label, elapsed.as_secs_f64());
-    let output = output.map_err(|e| checks::inference(&e))?;
+    let (tensor, mut output) = output.map_err(|e| checks::inference(&e))?;
+    if fault::corrupts(node.corrupt_ppm, &checked.id) {
+        fault::corrupt(&mut output);
+    }
     let receipt = Receipt {
         ticket: checked.id,
         output_hash: output.hash(),
@@ -184,7 +200,11 @@ async fn serve(
         receipt: receipt.clone(),
         receipt_signature,
     };
-    if let Err(e) = node.queue.push(call.clone()).await {
+    let stored = StoredInput {
+        tensor: tensor.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        image,
+    };
+    if let Err(e) = node.queue.push(call.clone(), stored).await {
         return Err(checks::push(e, &call.ticket, &checked.id));
     }
     if node.queue.len() >= node.batch_limit {

@@ -86,6 +86,8 @@ pub(crate) struct Shared {
     pub prices: Vec<ModePrice>,
     /// Input limits.
     pub limits: Limits,
+    /// Outputs corrupted per million calls (fault injection; 0 normally).
+    pub corrupt_ppm: u32,
     /// Least time a ticket must have left before expiry to be served.
     pub min_ticket_remaining_ms: TimeMs,
     /// Most calls per receipt batch.

@@ -179,6 +179,31 @@ pub async fn model(State(app): State<ChainApp>, Path(id): Path<String>) -> Answe
         .ok_or_else(|| Failure::not_found(format!("model {id}")))
 }
 
+pub async fn program(
+    State(app): State<ChainApp>,
+    Path(id): Path<String>,
+) -> Answer<state::ProgramRecord> {
+    let id: ModelId = parse(&id, "model id")?;
+    read(&app, &state::program_key(&id))?
+        .map(Json)
+        .ok_or_else(|| Failure::not_found(format!("integer program of model {id}")))
+}
+
+/// Audits not yet closed, in opening order.
+pub async fn audits(State(app): State<ChainApp>) -> Answer<Vec<state::Audit>> {
+    Ok(Json(list(&app, state::OPEN_AUDITS_KEY, state::audit_key)?))
+}
+
+pub async fn audit(State(app): State<ChainApp>, Path(id): Path<String>) -> Answer<AuditView> {
+    let id: Hash32 = parse(&id, "audit id")?;
+    let snapshot = app.store().snapshot()?;
+    let audit: state::Audit = state::read(&snapshot, &state::audit_key(&id))
+        .ok_or_else(|| Failure::not_found(format!("audit {id}")))?;
+    let input = verity_ledger::StateRead::get(&snapshot, &state::input_key(&audit.call))
+        .map(verity_ledger::HexBytes);
+    Ok(Json(AuditView { audit, input }))
+}
+
 pub async fn nodes(State(app): State<ChainApp>) -> Answer<Vec<Node>> {
     Ok(Json(list(&app, state::NODES_KEY, state::node_key)?))
 }
