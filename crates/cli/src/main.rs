@@ -62,6 +62,12 @@ enum Command {
     /// Read the ledger.
     #[command(subcommand)]
     Query(cmd::query::Command),
+    /// Audit sampled calls (as a bonded auditor) and list open audits.
+    #[command(subcommand)]
+    Audit(cmd::audit::Command),
+    /// Show protocol parameters.
+    #[command(subcommand)]
+    Params(cmd::audit::ParamsCommand),
     /// Measure performance.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
@@ -87,6 +93,8 @@ fn main() {
         Command::Call(a) => cmd::call::run(&ctx, a),
         Command::Traffic(a) => cmd::traffic::run(&ctx, a),
         Command::Query(c) => cmd::query::run(&ctx, c),
+        Command::Audit(c) => cmd::audit::run(&ctx, c),
+        Command::Params(c) => cmd::audit::params(&ctx, c),
         Command::Bench(c) => cmd::bench::run(&ctx, c),
     };
     if let Err(e) = result {

@@ -66,7 +66,21 @@ pub struct Args {
     /// Write the traffic summary as JSON to this file.
     #[arg(long)]
     pub summary_json: Option<std::path::PathBuf>,
+    /// Verification mode of the `--traffic` calls.
+    #[arg(long, default_value = "signed")]
+    pub mode: Mode,
+    /// Fault injection: node-1 corrupts this many outputs per million calls (50000 = 5 %), to
+    /// watch audits catch it, refund its callers and slash it.
+    #[arg(long, default_value_t = 0)]
+    pub faulty_ppm: u32,
+    /// Do not run the in-process auditor (audits are then decided by the ledger as referee at
+    /// their report deadline).
+    #[arg(long)]
+    pub no_auditor: bool,
 }
+
+/// Time between the in-process auditor's rounds.
+const AUDIT_INTERVAL: Duration = Duration::from_millis(500);
 
 /// Keys of devnet nodes that exist beside the demo key.
 const NODE_KEYS: usize = 3;
@@ -78,7 +92,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     if args.reset && data.exists() {
         std::fs::remove_dir_all(&data)?;
     }
-    for name in std::iter::once("demo".to_string()).chain(node_key_names()) {
+    for name in std::iter::once("demo".to_string()).chain(funded_key_names()) {
         let path = crate::keyring::path(&ctx.home, &name);
         if !path.exists() {
             home::write_key(&path, &home::generate_key())?;
@@ -90,7 +104,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         let genesis = Genesis {
             chain_id: "verity-devnet".into(),
             genesis_time_ms: super::now_ms(),
-            params: Params::default(),
+            params: devnet_params(),
             accounts: vec![GenesisAccount {
                 address: demo.address(),
                 balance: DEMO_FUNDS,
@@ -131,9 +145,26 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     })
 }
 
+/// The published defaults, except that a new node stays on probation (audited at the 25 % cap)
+/// for its first 1,000 calls, so that a demo run shows audits at work.
+fn devnet_params() -> Params {
+    let mut params = Params::default();
+    params.audit.probation_ppm = params.audit.cap_ppm;
+    params.audit.probation_calls = 1_000;
+    params
+}
+
 fn node_key_names() -> impl Iterator<Item = String> {
     (1..=NODE_KEYS).map(|i| format!("node-{i}"))
 }
+
+/// Every devnet key the demo account funds: the nodes' and the auditor's.
+fn funded_key_names() -> impl Iterator<Item = String> {
+    node_key_names().chain(std::iter::once(AUDITOR_KEY.to_string()))
+}
+
+/// Key of the devnet's in-process auditor.
+const AUDITOR_KEY: &str = "auditor";
 
 /// Everything besides the validator. Returns only with `--traffic` (the process exit code) or
 /// on error; otherwise it serves until the process is interrupted.
@@ -190,10 +221,24 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         );
         config.listen = SocketAddr::new(args.gateway.ip(), args.first_node_port + i as u16);
         config.model_sources = vec![hub_url.clone()];
+        if i == 0 {
+            config.corrupt_ppm = args.faulty_ppm;
+        }
         let handle = runtime
             .block_on(verity_provider::start(config))
             .with_context(|| format!("cannot start provider node {name}"))?;
         nodes.push((name, handle));
+    }
+
+    if !args.no_auditor {
+        let key = crate::keyring::load(&ctx.home, AUDITOR_KEY)?;
+        super::audit::ensure_bonded(&ledger, &key)?;
+        let client = ctx.client();
+        std::thread::Builder::new()
+            .name("verity-auditor".into())
+            .spawn(move || {
+                verity_auditor::Auditor::new(client, key).run(AUDIT_INTERVAL, || false)
+            })?;
     }
 
     println!("Verity devnet is running.");
@@ -231,11 +276,12 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
     let traffic_args = traffic::TrafficArgs {
         calls,
         concurrency: args.concurrency,
-        mode: Mode::Signed,
+        mode: args.mode,
         from: "demo".into(),
         gateway: gateway_url,
         summary_json: args.summary_json.clone(),
         settle_timeout_s: 180,
+        expect_faults: args.faulty_ppm > 0,
     };
     let named: Vec<_> = models
         .iter()
@@ -286,7 +332,7 @@ fn top_up(ctx: &Ctx, ledger: &Client, demo: &Keypair) -> Result<()> {
             timeout,
         )?;
     }
-    for name in node_key_names() {
+    for name in funded_key_names() {
         let node = crate::keyring::load(&ctx.home, &name)?.address();
         if ledger.account(&node)?.account.balance < NODE_FUNDS / 10 {
             ledger.execute(

@@ -7,7 +7,7 @@ use clap::Subcommand;
 use std::{net::SocketAddr, path::PathBuf, sync::Arc, time::Duration};
 use verity_hub::BlobStore;
 use verity_inference::LoadedModel;
-use verity_ledger::{Bps, Keypair, Mode, ModelId, Payload};
+use verity_ledger::{Bps, Hash32, Keypair, Mode, ModelId, Payload, TxStatus};
 
 /// The models bundled with Verity (trained on scikit-learn's digits set; see `models/README.md`),
 /// by registered name. `verity devnet` publishes them.
@@ -137,6 +137,25 @@ pub fn publish(
         }
         Err(e) => return Err(e.into()),
     };
+    if let Some(program) = model.program() {
+        let on_ledger = client.model(&id)?.program;
+        if on_ledger != Some(Hash32(program.hash())) {
+            let outcome = client.execute(
+                owner,
+                Payload::SetProgram {
+                    model: id,
+                    program: program.encode(),
+                    output_shape: model.output_shape().to_vec(),
+                },
+                Duration::from_secs(60),
+            )?;
+            if let TxStatus::Failed { message, .. } | TxStatus::Rejected { message, .. } =
+                outcome.status
+            {
+                bail!("the integer program of model {id} was not stored: {message}");
+            }
+        }
+    }
     Ok(Published {
         model: id,
         name: name.to_string(),

@@ -58,6 +58,10 @@ pub struct NodeRunArgs {
     /// Most calls in one receipt batch.
     #[arg(long, default_value_t = 256)]
     pub batch_calls: usize,
+    /// Fault injection for testing verification: corrupt this many outputs per million calls
+    /// (and sign receipts for them). Audits and proofs catch such a node, and it is slashed.
+    #[arg(long, default_value_t = 0, hide_short_help = true)]
+    pub corrupt_ppm: u32,
 }
 
 /// Parse `MODE=PRICE` items.
@@ -104,6 +108,7 @@ pub fn node(ctx: &Ctx, command: NodeCommand) -> Result<()> {
     };
     config.batch_interval = Duration::from_millis(a.batch_ms);
     config.batch_max_calls = a.batch_calls;
+    config.corrupt_ppm = a.corrupt_ppm;
     tokio::runtime::Runtime::new()?.block_on(async move {
         let summary = verity_provider::run(config, async {
             let _ = tokio::signal::ctrl_c().await;

@@ -28,7 +28,9 @@ use std::{
 };
 use verity_api::CallInput;
 use verity_client::{Client, GatewayClient};
-use verity_ledger::{Amount, CallId, Keypair, Mode, ModelId, Namespaces, state::CallStatus};
+use verity_ledger::{
+    Amount, CallId, Evidence, Keypair, Mode, ModelId, Namespaces, state::CallStatus,
+};
 
 /// The bundled test split.
 pub const TEST_SPLIT: &str = include_str!("../../../../models/digits/test-split.json");
@@ -65,6 +67,10 @@ pub struct TrafficArgs {
     /// Longest wait for settlement after the last call, in seconds.
     #[arg(long, default_value_t = 180)]
     pub settle_timeout_s: u64,
+    /// A node is known to be faulty: refunded calls, and calls of a jailed node that the ledger
+    /// no longer accepts, pass the check as long as the caller paid for exactly the settled ones.
+    #[arg(long)]
+    pub expect_faults: bool,
 }
 
 #[derive(Deserialize)]
@@ -98,8 +104,12 @@ pub struct Summary {
     pub retried: usize,
     /// Answered calls settled on the ledger.
     pub settled: usize,
+    /// Answered calls refunded because an audit or proof found the node at fault.
+    pub refunded: usize,
     /// Answered calls the ledger did not charge (refused or never submitted in time).
     pub not_charged: usize,
+    /// Settled calls by the evidence they were paid on.
+    pub evidence: std::collections::BTreeMap<String, usize>,
     /// Per model.
     pub models: Vec<ModelAccuracy>,
     /// Median latency of answered calls, milliseconds.
@@ -119,10 +129,12 @@ pub struct Summary {
 }
 
 impl Summary {
-    /// Whether the run met every check: all calls answered, all settled exactly once.
-    pub fn passed(&self) -> bool {
+    /// Whether the run met every check: all calls answered, each settled (or refunded, the
+    /// node found at fault) exactly once. With `expect_faults`, calls a jailed node could not
+    /// get accepted are allowed too.
+    pub fn passed(&self, expect_faults: bool) -> bool {
         self.failed == 0
-            && self.settled == self.answered
+            && (self.settled + self.refunded == self.answered || expect_faults)
             && self.splits_exact
             && self.ids_distinct
             && self.escrow_spent == self.paid
@@ -139,12 +151,12 @@ pub fn run(ctx: &Ctx, args: TrafficArgs) -> Result<()> {
 
 /// Print the summary, write it if asked, and fail unless every check passed.
 pub fn report(args: &TrafficArgs, summary: &Summary) -> Result<()> {
-    print_summary(summary);
+    print_summary(summary, args.expect_faults);
     if let Some(path) = &args.summary_json {
         std::fs::write(path, serde_json::to_vec_pretty(summary)?)
             .with_context(|| format!("cannot write {}", path.display()))?;
     }
-    if !summary.passed() {
+    if !summary.passed(args.expect_faults) {
         bail!("the traffic run failed a check (see the summary above)");
     }
     Ok(())
@@ -292,7 +304,13 @@ pub fn generate(
         eprintln!("failed call: {f}");
     }
 
-    let (settled, paid, splits_exact) = await_settlement(
+    let Settlement {
+        settled,
+        refunded,
+        paid,
+        splits_exact,
+        evidence,
+    } = await_settlement(
         &ledger,
         &answers,
         Duration::from_secs(args.settle_timeout_s),
@@ -312,7 +330,9 @@ pub fn generate(
         failed: failures.len(),
         retried: answers.iter().filter(|a| a.retried).count(),
         settled,
-        not_charged: answers.len() - settled,
+        refunded,
+        not_charged: answers.len() - settled - refunded,
+        evidence,
         models: models
             .iter()
             .enumerate()
@@ -332,13 +352,21 @@ pub fn generate(
     })
 }
 
-/// Wait until every answered call is settled (or the timeout); (settled, sum of their prices,
-/// whether every split was exact).
+/// How the answered calls ended on the ledger.
+struct Settlement {
+    settled: usize,
+    refunded: usize,
+    paid: Amount,
+    splits_exact: bool,
+    evidence: std::collections::BTreeMap<String, usize>,
+}
+
+/// Wait until every answered call is settled or refunded (or the timeout).
 fn await_settlement(
     ledger: &Client,
     answers: &[Answer],
     timeout: Duration,
-) -> Result<(usize, Amount, bool)> {
+) -> Result<Settlement> {
     let bar = ProgressBar::new(answers.len() as u64).with_style(
         ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} calls settled")
             .expect("valid template")
@@ -347,20 +375,43 @@ fn await_settlement(
     bar.set_message("settling");
     let deadline = Instant::now() + timeout;
     let mut waiting: Vec<CallId> = answers.iter().map(|a| a.call).collect();
-    let (mut settled, mut paid, mut exact) = (0, 0, true);
+    let mut out = Settlement {
+        settled: 0,
+        refunded: 0,
+        paid: 0,
+        splits_exact: true,
+        evidence: Default::default(),
+    };
     while !waiting.is_empty() && Instant::now() < deadline {
         let mut still = Vec::new();
         for id in waiting {
             match ledger.call(&id) {
-                Ok(call) if matches!(call.status, CallStatus::Settled { .. }) => {
-                    let split = call.split.context("a settled call has a split")?;
-                    exact &=
-                        split.node + split.royalty + split.verifier + split.protocol == call.price;
-                    settled += 1;
-                    paid += call.price;
-                    bar.inc(1);
-                }
-                _ => still.push(id),
+                Ok(call) => match call.status {
+                    CallStatus::Settled { evidence, .. } => {
+                        let split = call.split.context("a settled call has a split")?;
+                        out.splits_exact &= split.node
+                            + split.royalty
+                            + split.verifier
+                            + split.protocol
+                            == call.price;
+                        out.settled += 1;
+                        out.paid += call.price;
+                        let kind = match evidence {
+                            Evidence::ChallengeWindow => "challenge window",
+                            Evidence::Audit { .. } => "audit",
+                            Evidence::Referee => "referee",
+                            Evidence::Proof { .. } => "zk proof",
+                        };
+                        *out.evidence.entry(kind.to_string()).or_default() += 1;
+                        bar.inc(1);
+                    }
+                    CallStatus::Refunded { .. } => {
+                        out.refunded += 1;
+                        bar.inc(1);
+                    }
+                    _ => still.push(id),
+                },
+                Err(_) => still.push(id),
             }
         }
         waiting = still;
@@ -369,10 +420,10 @@ fn await_settlement(
         }
     }
     bar.finish_and_clear();
-    Ok((settled, paid, exact))
+    Ok(out)
 }
 
-fn print_summary(s: &Summary) {
+fn print_summary(s: &Summary, expect_faults: bool) {
     println!("Traffic summary");
     println!(
         "  calls      {} sent · {} answered · {} failed · {} answered after a retry",
@@ -397,13 +448,21 @@ fn print_summary(s: &Summary) {
         s.p50_ms, s.p99_ms, s.calls_per_sec
     );
     println!(
-        "  ledger     {} settled · {} not charged · paid {} · escrow spent {} · splits exact: {} · ids distinct: {}",
-        s.settled, s.not_charged, s.paid, s.escrow_spent, s.splits_exact, s.ids_distinct
+        "  ledger     {} settled · {} refunded (node at fault) · {} not charged · paid {} · escrow spent {} · splits exact: {} · ids distinct: {}",
+        s.settled,
+        s.refunded,
+        s.not_charged,
+        s.paid,
+        s.escrow_spent,
+        s.splits_exact,
+        s.ids_distinct
     );
+    let evidence: Vec<String> = s.evidence.iter().map(|(k, n)| format!("{n} {k}")).collect();
+    println!("  evidence   {}", evidence.join(" · "));
     println!(
         "  result     {}",
-        if s.passed() {
-            "every answered call settled and split exactly once"
+        if s.passed(expect_faults) {
+            "every answered call settled (or was refunded) exactly once"
         } else {
             "CHECK FAILED"
         }
