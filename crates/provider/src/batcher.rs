@@ -31,10 +31,8 @@ use std::{collections::HashSet, sync::Arc, time::Duration};
 use tokio::{sync::watch, time::Instant};
 use verity_client::ClientError;
 use verity_ledger::{
-    state::AuditStatus,
-    tx::Reveal,
     Hash32, Mode, PaidCall, Params, Payload, Receipt, SignatureBytes, Ticket, Transaction,
-    TxOutcome, TxStatus,
+    TxOutcome, TxStatus, state::AuditStatus, tx::Reveal,
 };
 
 /// Longest wait for a submitted batch's outcome.

@@ -524,7 +524,9 @@ impl Actor {
         };
         StoredInput::try_from_slice(bytes.value())
             .map(Some)
-            .map_err(|e| QueueError::Storage(format!("stored input of call {id} does not decode: {e}")))
+            .map_err(|e| {
+                QueueError::Storage(format!("stored input of call {id} does not decode: {e}"))
+            })
     }
 
     fn remove(&mut self, seqs: &[u64], prune_before_ms: TimeMs) -> Result<(), QueueError> {
@@ -641,7 +643,10 @@ mod tests {
         assert_eq!(q.len(), 1);
         assert_eq!(q.pending_charges(&c.ticket.caller), 5);
         // Removed calls are still remembered as served.
-        assert_eq!(q.push(calls[0].clone(), input()).await, Err(PushError::Duplicate));
+        assert_eq!(
+            q.push(calls[0].clone(), input()).await,
+            Err(PushError::Duplicate)
+        );
         q.close();
         let q = ReceiptQueue::open(&path).unwrap();
         assert_eq!(q.oldest(10).await.unwrap()[0].call, calls[2]);
@@ -687,7 +692,10 @@ mod tests {
         let q = ReceiptQueue::open_with(&dir.path().join("r.redb"), 2).unwrap();
         q.push(call(1, 0, 100, 1), input()).await.unwrap();
         q.push(call(1, 1, 5_000, 1), input()).await.unwrap();
-        assert_eq!(q.push(call(1, 2, 100, 1), input()).await, Err(PushError::Full));
+        assert_eq!(
+            q.push(call(1, 2, 100, 1), input()).await,
+            Err(PushError::Full)
+        );
         let queued = q.oldest(10).await.unwrap();
         q.remove(queued.iter().map(|c| c.seq).collect(), 1_000)
             .await

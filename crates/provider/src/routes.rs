@@ -17,8 +17,8 @@ use crate::{
     checks::{self, Context},
     error::CallError,
     fault,
-    queue::StoredInput,
     metrics::OTHER_MODEL,
+    queue::StoredInput,
     state::{ServedModel, Shared, now_ms},
 };
 use axum::{

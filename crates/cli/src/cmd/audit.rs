@@ -79,8 +79,7 @@ pub fn ensure_bonded(client: &Client, key: &Keypair) -> Result<()> {
         },
         Duration::from_secs(60),
     )?;
-    if let TxStatus::Failed { message, .. } | TxStatus::Rejected { message, .. } = outcome.status
-    {
+    if let TxStatus::Failed { message, .. } | TxStatus::Rejected { message, .. } = outcome.status {
         bail!(
             "cannot bond {} as an auditor: {message}; fund it with at least {} and retry",
             key.address(),
@@ -125,10 +124,7 @@ fn duration(ms: u64) -> String {
 /// The slashing schedule as a text table.
 pub fn slashing_table(params: &Params) -> String {
     let s = &params.slashing;
-    let mut out = format!(
-        "{:<22} {:>8} {:>8}  evidence\n",
-        "offence", "slash", "jail"
-    );
+    let mut out = format!("{:<22} {:>8} {:>8}  evidence\n", "offence", "slash", "jail");
     for offence in Offence::ALL {
         let rule = s.rule(offence);
         out += &format!(

@@ -362,11 +362,7 @@ struct Settlement {
 }
 
 /// Wait until every answered call is settled or refunded (or the timeout).
-fn await_settlement(
-    ledger: &Client,
-    answers: &[Answer],
-    timeout: Duration,
-) -> Result<Settlement> {
+fn await_settlement(ledger: &Client, answers: &[Answer], timeout: Duration) -> Result<Settlement> {
     let bar = ProgressBar::new(answers.len() as u64).with_style(
         ProgressStyle::with_template("{msg:>9} [{bar:30}] {pos}/{len} calls settled")
             .expect("valid template")
@@ -389,11 +385,9 @@ fn await_settlement(
                 Ok(call) => match call.status {
                     CallStatus::Settled { evidence, .. } => {
                         let split = call.split.context("a settled call has a split")?;
-                        out.splits_exact &= split.node
-                            + split.royalty
-                            + split.verifier
-                            + split.protocol
-                            == call.price;
+                        out.splits_exact &=
+                            split.node + split.royalty + split.verifier + split.protocol
+                                == call.price;
                         out.settled += 1;
                         out.paid += call.price;
                         let kind = match evidence {
