@@ -1,0 +1,4 @@
+//! LIB-PLACEHOLDER
+#![deny(missing_docs)]
+
+pub mod circuit;
