@@ -18,8 +18,8 @@ use rayon::prelude::*;
 
 /// Additions per shared inversion, at most.
 const BATCH: usize = 512;
-/// Below this many points arkworks' MSM (Jacobian buckets) is as fast.
-const SMALL: usize = 1 << 12;
+/// Below this many points arkworks' MSM (Jacobian buckets) is as fast or faster.
+const SMALL: usize = 1 << 13;
 
 /// `Σ scalars[i]·bases[i]` over the common length.
 pub(crate) fn msm<P: SWCurveConfig>(
@@ -232,7 +232,7 @@ mod tests {
     #[test]
     fn equals_arkworks_msm() {
         let mut rng = rand_chacha::ChaCha20Rng::from_seed([3; 32]);
-        for n in [1usize, 7, 100, 5000] {
+        for n in [1usize, 7, 100, 9000] {
             let mut bases: Vec<G1Affine> = (0..n)
                 .map(|_| G1Projective::rand(&mut rng).into_affine())
                 .collect();
