@@ -92,6 +92,22 @@ pub(crate) fn begin_block<S: StateRead>(
             node_faulted(ov, ctx, &mut audit, Offence::AuditSilence, None, events);
         }
     }
+    for id in fifo::PROOFS.pop_due(ov, now, MAX_DEADLINES_PER_BLOCK) {
+        let Some(mut call) = ov.get::<Call>(&call_key(&id)) else {
+            continue;
+        };
+        if matches!(call.status, CallStatus::ProofDue { .. }) {
+            refund(ov, ctx, &mut call, Offence::MissedProofDeadline, events);
+            slash(
+                ov,
+                ctx,
+                call.node,
+                Offence::MissedProofDeadline,
+                None,
+                events,
+            );
+        }
+    }
     for id in fifo::REPORTS.pop_due(ov, now, MAX_DEADLINES_PER_BLOCK) {
         let Some(mut audit) = ov.get::<Audit>(&audit_key(&id)) else {
             continue;

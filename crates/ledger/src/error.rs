@@ -193,6 +193,9 @@ pub enum TxError {
         /// Why.
         reason: String,
     },
+    /// A verifying key or proof submission was refused before verification.
+    #[error("{0}")]
+    Zk(String),
     /// An attestation document was refused.
     #[error("attestation refused: {0}")]
     Attestation(String),
@@ -246,6 +249,7 @@ impl TxError {
             TxError::BadReveal { .. } => "bad_reveal",
             TxError::TooManyItems { .. } => "too_many_items",
             TxError::Attestation(_) => "attestation_refused",
+            TxError::Zk(_) => "zk_refused",
         }
     }
 }

@@ -215,6 +215,13 @@ pub enum Event {
         /// Index of the allowlisted measurement it matched.
         measurement: u32,
     },
+    /// A model's zk verifying key was stored.
+    ZkKeySet {
+        /// Model.
+        model: ModelId,
+        /// Hash of the key bytes.
+        key: Hash32,
+    },
     /// A model's integer program was stored.
     ProgramSet {
         /// Model.
@@ -249,6 +256,7 @@ impl Event {
             Event::Slashed { .. } => "Slashed",
             Event::AuditorRewarded { .. } => "AuditorRewarded",
             Event::ProgramSet { .. } => "ProgramSet",
+            Event::ZkKeySet { .. } => "ZkKeySet",
             Event::EnclaveRegistered { .. } => "EnclaveRegistered",
         }
     }
@@ -308,7 +316,7 @@ impl Event {
                 s
             }
             Event::AuditorRewarded { auditor, .. } => vec![Account(*auditor)],
-            Event::ProgramSet { model, .. } => vec![Model(*model)],
+            Event::ProgramSet { model, .. } | Event::ZkKeySet { model, .. } => vec![Model(*model)],
             Event::EnclaveRegistered { node, .. } => vec![Account(*node)],
         }
     }

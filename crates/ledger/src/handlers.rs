@@ -8,7 +8,7 @@ use crate::{
     execute::Ctx,
     outcome::CallVerdict,
     params::Params,
-    receipts,
+    proofs, receipts,
     state::*,
     tx::Payload,
     types::*,
@@ -133,6 +133,14 @@ pub(crate) fn validate_stateless(payload: &Payload, params: &Params) -> Result<(
             reports.len(),
             params.max_calls_per_batch as usize,
         )?,
+        Payload::SetZkKey { key, .. } => items(
+            "verifying key bytes",
+            key.len(),
+            params.zk.max_key_bytes as usize,
+        )?,
+        Payload::SubmitProofs { proofs } => {
+            items("proofs", proofs.len(), params.zk.max_proofs_per_tx as usize)?
+        }
         Payload::RegisterEnclave { document } => items(
             "attestation document bytes",
             document.len(),
@@ -497,6 +505,10 @@ pub(crate) fn apply_payload<S: StateRead>(
         Payload::RegisterEnclave { document } => {
             verification::register_enclave(ov, ctx, sender, document, events)?
         }
+        Payload::SetZkKey { model, key } => {
+            proofs::set_zk_key(ov, ctx, sender, model, key, events)?
+        }
+        Payload::SubmitProofs { proofs } => proofs::submit_proofs(ov, ctx, sender, proofs, events)?,
     }
     Ok(Vec::new())
 }

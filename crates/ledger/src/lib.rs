@@ -41,6 +41,7 @@ pub mod genesis;
 mod handlers;
 pub mod outcome;
 pub mod params;
+mod proofs;
 mod receipts;
 pub mod settlement;
 pub mod slashing;

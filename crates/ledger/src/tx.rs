@@ -146,6 +146,18 @@ pub enum Payload {
         /// One per audit.
         reports: Vec<AuditReport>,
     },
+    /// Store the Groth16 verifying key of a model the signer owns (its program must be set).
+    SetZkKey {
+        /// The model.
+        model: ModelId,
+        /// The key's canonical encoding (`verity_zk::groth16::VerifyingKey::to_bytes`).
+        key: Vec<u8>,
+    },
+    /// Prove the signer's zk-mode calls.
+    SubmitProofs {
+        /// One per call.
+        proofs: Vec<CallProof>,
+    },
     /// Register the enclave key that signs the signer's tee-mode receipts.
     RegisterEnclave {
         /// An attestation document (AWS Nitro format) whose `public_key` is the enclave's
@@ -164,6 +176,21 @@ pub struct Reveal {
     /// When the caller sent an image, its bytes (the ticket's input hash is over these); the
     /// tensor is then the node's decoding of it.
     pub image: Option<Vec<u8>>,
+}
+
+/// A zero-knowledge proof that a zk-mode call's output is its model's program applied to its
+/// input. The input and output are the proof's public values; the ledger checks they are the
+/// call's (by the ticket's input hash and the receipt's output hash) before verifying.
+#[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
+pub struct CallProof {
+    /// The call.
+    pub call: CallId,
+    /// The model input as little-endian f32 values (the ticket's input hash is over these).
+    pub input: Vec<u8>,
+    /// The program's output values.
+    pub output: Vec<i32>,
+    /// The Groth16 proof (128 bytes).
+    pub proof: Vec<u8>,
 }
 
 /// An auditor's result for one audit.
@@ -202,6 +229,8 @@ impl Payload {
             Payload::RevealInputs { .. } => "reveal_inputs",
             Payload::ReportAudits { .. } => "report_audits",
             Payload::RegisterEnclave { .. } => "register_enclave",
+            Payload::SetZkKey { .. } => "set_zk_key",
+            Payload::SubmitProofs { .. } => "submit_proofs",
         }
     }
 }
