@@ -32,7 +32,9 @@ use tokio::{sync::watch, time::Instant};
 use verity_client::ClientError;
 use verity_ledger::{
     Hash32, Mode, PaidCall, Params, Payload, Receipt, SignatureBytes, Ticket, Transaction,
-    TxOutcome, TxStatus, state::AuditStatus, tx::Reveal,
+    TxOutcome, TxStatus,
+    state::AuditStatus,
+    tx::{CallProof, Reveal},
 };
 
 /// Longest wait for a submitted batch's outcome.
@@ -116,6 +118,8 @@ pub(crate) struct Batcher {
     limit: usize,
     nonce: Option<u64>,
     revealed: HashSet<Hash32>,
+    /// zk-mode calls the ledger accepted whose proofs are not submitted yet.
+    accepted: HashSet<Hash32>,
 }
 
 impl Batcher {
@@ -128,6 +132,7 @@ impl Batcher {
             limit,
             nonce: None,
             revealed: HashSet::new(),
+            accepted: HashSet::new(),
         }
     }
 
@@ -147,6 +152,7 @@ impl Batcher {
                 }
             }
             self.reveal_sampled().await;
+            self.submit_proofs().await;
             let draining = *drain.borrow();
             if !draining && Instant::now() < due {
                 continue;
@@ -166,6 +172,43 @@ impl Batcher {
                 }
             }
             due = Instant::now() + delay;
+        }
+    }
+
+    /// Submit the proofs the prover made, for calls whose receipts the ledger has accepted (a
+    /// proof of a call not on the ledger yet would be refused). A proof the ledger refuses is
+    /// dropped: either the call was settled already or it is no longer awaiting a proof.
+    async fn submit_proofs(&mut self) {
+        let mut ready: Vec<CallProof> = {
+            let mut proofs = self.node.proofs.lock().unwrap_or_else(|e| e.into_inner());
+            let (now, later): (Vec<_>, Vec<_>) = proofs
+                .drain(..)
+                .partition(|p| self.accepted.contains(&p.call));
+            *proofs = later;
+            now
+        };
+        while !ready.is_empty() {
+            let take = ready
+                .len()
+                .min(self.node.params.zk.max_proofs_per_tx as usize);
+            let proofs: Vec<CallProof> = ready.drain(..take).collect();
+            let calls: Vec<Hash32> = proofs.iter().map(|p| p.call).collect();
+            match self.send(Payload::SubmitProofs { proofs }).await {
+                Sent::Outcome(outcome) if outcome.status == TxStatus::Applied => {
+                    tracing::info!(proofs = calls.len(), "zk proofs submitted");
+                }
+                Sent::Outcome(outcome) => {
+                    tracing::warn!(status = ?outcome.status, "zk proofs not applied")
+                }
+                Sent::AllRefused(code, message) => {
+                    tracing::warn!(code, %message, "zk proofs refused")
+                }
+                Sent::TooLarge => tracing::warn!("the zk proof transaction is too large"),
+                Sent::Failed(_, reason) => tracing::warn!(%reason, "submitting zk proofs failed"),
+            }
+            for call in calls {
+                self.accepted.remove(&call);
+            }
         }
     }
 
@@ -387,6 +430,9 @@ impl Batcher {
                 None => {
                     accepted += 1;
                     self.node.metrics.accepted(queued.call.receipt.price);
+                    if queued.call.ticket.mode == Mode::Zk {
+                        self.accepted.insert(verdict.call);
+                    }
                 }
                 Some(reason) => {
                     refused += 1;

@@ -308,3 +308,26 @@ pub(crate) fn push(e: PushError, t: &Ticket, id: &CallId) -> CallError {
         ),
     }
 }
+
+/// A zk-mode call needs a proving key for the model and a tensor input (an image's decoding is
+/// outside the proved program, so its proof could not be bound to the ticket's input hash).
+/// Refusing here is "cannot serve": no receipt, no charge, never slashed.
+pub(crate) fn zk_servable(has_key: bool, input: &verity_api::CallInput) -> Result<(), CallError> {
+    if !has_key {
+        return Err(CallError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "zk_unavailable",
+            "this node has no proving key for the model's zk mode; choose another mode or node"
+                .to_string(),
+        ));
+    }
+    if matches!(input, verity_api::CallInput::Image { .. }) {
+        return Err(CallError::bad_request(
+            "zk_needs_tensor",
+            "zk mode proves the integer program on a tensor: send the decoded input values \
+             (`verity call --input values.json`), not an image"
+                .to_string(),
+        ));
+    }
+    Ok(())
+}

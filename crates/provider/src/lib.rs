@@ -50,6 +50,7 @@ pub mod routes;
 pub mod startup;
 mod state;
 pub mod workers;
+pub mod zk;
 
 pub use config::ProviderConfig;
 pub use error::ProviderError;
@@ -243,6 +244,9 @@ pub async fn start(config: ProviderConfig) -> Result<ProviderHandle, ProviderErr
     let batch_limit = batcher::batch_limit(config.batch_max_calls, &prepared.params);
     let min_ticket_remaining_ms =
         2 * config.batch_interval.as_millis() as u64 + checks::SUBMISSION_MARGIN_MS;
+    let metrics = Arc::new(Metrics::default());
+    let proofs = zk::Ready::default();
+    let prover = zk::start(proofs.clone(), metrics.clone());
     let node = Arc::new(Shared {
         address: config.key.address(),
         ns: Namespaces::new(&prepared.chain_id),
@@ -253,12 +257,14 @@ pub async fn start(config: ProviderConfig) -> Result<ProviderHandle, ProviderErr
         prices: config.prices,
         limits: config.limits,
         corrupt_ppm: config.corrupt_ppm,
+        prover: Mutex::new(prover),
+        proofs,
         min_ticket_remaining_ms,
         batch_limit,
         queue,
         ledger: Arc::new(Ledger::new(client, prepared.block_time_ms)),
         workers: Workers::new(config.workers),
-        metrics: Metrics::default(),
+        metrics,
         batch_ready: Notify::new(),
         shutting_down: Default::default(),
         in_flight: Default::default(),

@@ -36,6 +36,9 @@ struct Inner {
     infer: BTreeMap<String, Histogram>,
     receipts: BTreeMap<&'static str, u64>,
     earned: Amount,
+    proofs_made: u64,
+    proofs_failed: u64,
+    prove_seconds: f64,
 }
 
 /// What the ledger made of this node's receipts since it started.
@@ -80,6 +83,18 @@ impl Metrics {
         }
         h.count += 1;
         h.sum += seconds;
+    }
+
+    /// Count a zk proof made in `seconds`.
+    pub fn proved(&self, seconds: f64) {
+        let mut inner = self.inner();
+        inner.proofs_made += 1;
+        inner.prove_seconds += seconds;
+    }
+
+    /// Count a zk call that could not be proved.
+    pub fn proof_failed(&self) {
+        self.inner().proofs_failed += 1;
     }
 
     /// Count a call the ledger accepted at `price`.
@@ -174,6 +189,33 @@ impl Metrics {
             "Sum of the prices of accepted calls, before settlement's split.",
         );
         let _ = writeln!(w, "verity_node_earned_base_units_total {}", inner.earned);
+        header(
+            w,
+            "verity_node_zk_proofs_total",
+            "counter",
+            "Zero-knowledge proofs of zk-mode calls, by result.",
+        );
+        let _ = writeln!(
+            w,
+            "verity_node_zk_proofs_total{{result=\"made\"}} {}",
+            inner.proofs_made
+        );
+        let _ = writeln!(
+            w,
+            "verity_node_zk_proofs_total{{result=\"failed\"}} {}",
+            inner.proofs_failed
+        );
+        header(
+            w,
+            "verity_node_zk_prove_seconds_total",
+            "counter",
+            "Time spent proving.",
+        );
+        let _ = writeln!(
+            w,
+            "verity_node_zk_prove_seconds_total {}",
+            inner.prove_seconds
+        );
         out
     }
 }

@@ -20,6 +20,7 @@ use crate::{
     metrics::OTHER_MODEL,
     queue::StoredInput,
     state::{ServedModel, Shared, now_ms},
+    zk,
 };
 use axum::{
     Json, Router,
@@ -33,9 +34,9 @@ use std::{
     sync::{Arc, atomic::Ordering},
     time::Instant,
 };
-use verity_api::{InferRequest, InferResponse};
+use verity_api::{InferRequest, InferResponse, OutputValues};
 use verity_hub::BlobStore;
-use verity_ledger::{PaidCall, Receipt};
+use verity_ledger::{Mode, PaidCall, Receipt};
 
 /// The router of a running node.
 pub(crate) fn router(node: Arc<Shared>, blobs: Arc<BlobStore>) -> Router {
@@ -149,6 +150,9 @@ async fn serve(
         let queued = node.queue.pending_charges(&ticket.caller);
         checks::escrow(ticket.caller, escrow, queued, checked.price)?;
     }
+    if ticket.mode == Mode::Zk {
+        checks::zk_servable(checked.model.zk.is_some(), &input)?;
+    }
     let admission = node
         .workers
         .admit()
@@ -204,8 +208,29 @@ async fn serve(
         tensor: tensor.iter().flat_map(|v| v.to_le_bytes()).collect(),
         image,
     };
+    let stored_tensor = stored.tensor.clone();
     if let Err(e) = node.queue.push(call.clone(), stored).await {
         return Err(checks::push(e, &call.ticket, &checked.id));
+    }
+    if let (Mode::Zk, Some((program, key)), OutputValues::I32 { values, .. }) =
+        (call.ticket.mode, &checked.model.zk, &output.values)
+    {
+        let job = zk::Job {
+            call: checked.id,
+            program: program.clone(),
+            key: key.clone(),
+            tensor: stored_tensor,
+            output: values.clone(),
+        };
+        if node
+            .prover
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .send(job)
+            .is_err()
+        {
+            tracing::error!(call = %checked.id, "the prover thread has stopped; this zk call will not be proved");
+        }
     }
     if node.queue.len() >= node.batch_limit {
         node.batch_ready.notify_one();

@@ -156,12 +156,36 @@ fn load_model(
             });
         }
     }
-    tracing::info!(model = %id, name = %registered.name, path = ?model.serving_path(), modes = ?allowed, "model loaded");
+    let zk = zk_keys(id, &registered, &model);
+    tracing::info!(model = %id, name = %registered.name, path = ?model.serving_path(), modes = ?allowed, zk = zk.is_some(), "model loaded");
     Ok(ServedModel {
         id: *id,
         label: id.to_string(),
         model,
+        zk,
     })
+}
+
+/// The program and proving key for `id`'s zk-mode calls: the devnet setup (see [`crate::zk`]),
+/// kept only if its verifying key is the one on the ledger.
+fn zk_keys(
+    id: &ModelId,
+    registered: &verity_ledger::state::Model,
+    model: &LoadedModel,
+) -> Option<(
+    std::sync::Arc<verity_quant::Program>,
+    std::sync::Arc<verity_zk::groth16::ProvingKey>,
+)> {
+    let on_ledger = registered.zk_key?;
+    let program = model.program()?.clone();
+    let started = std::time::Instant::now();
+    let (pk, vk) = verity_zk::groth16::setup(&program, crate::zk::devnet_setup_seed(id)).ok()?;
+    if verity_ledger::Hash32(vk.hash()) != on_ledger {
+        tracing::warn!(model = %id, "the ledger's zk key is not from the devnet setup; this node cannot prove the model's zk calls");
+        return None;
+    }
+    tracing::info!(model = %id, seconds = started.elapsed().as_secs_f64(), "zk proving key ready");
+    Some((std::sync::Arc::new(program), std::sync::Arc::new(pk)))
 }
 
 /// The configured sources, then the endpoints of other nodes registered as serving `id`.

@@ -23,6 +23,11 @@ pub(crate) struct ServedModel {
     pub label: String,
     /// The loaded model.
     pub model: LoadedModel,
+    /// Its integer program and proving key, when this node can prove its zk-mode calls.
+    pub zk: Option<(
+        Arc<verity_quant::Program>,
+        Arc<verity_zk::groth16::ProvingKey>,
+    )>,
 }
 
 /// The outcome of the batcher's last attempt, as `/health` shows it.
@@ -88,6 +93,10 @@ pub(crate) struct Shared {
     pub limits: Limits,
     /// Outputs corrupted per million calls (fault injection; 0 normally).
     pub corrupt_ppm: u32,
+    /// The prover thread's queue.
+    pub prover: Mutex<std::sync::mpsc::Sender<crate::zk::Job>>,
+    /// Proofs made, waiting for submission.
+    pub proofs: crate::zk::Ready,
     /// Least time a ticket must have left before expiry to be served.
     pub min_ticket_remaining_ms: TimeMs,
     /// Most calls per receipt batch.
@@ -99,7 +108,7 @@ pub(crate) struct Shared {
     /// The inference pool.
     pub workers: Workers,
     /// Counters.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     /// Wakes the batcher when a full batch is queued.
     pub batch_ready: Notify,
     /// Set once shutdown starts: calls are refused from then on.

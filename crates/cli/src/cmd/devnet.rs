@@ -174,7 +174,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
     let demo = crate::keyring::load(&ctx.home, "demo")?;
     let mut models = Vec::new();
     for (name, bytes) in model::BUNDLED {
-        models.push(model::publish(ctx, &demo, bytes, name, BUNDLED_ROYALTY_BPS)?.model);
+        models.push(model::publish(ctx, &demo, bytes, name, BUNDLED_ROYALTY_BPS, true)?.model);
     }
     top_up(ctx, &ledger, &demo)?;
 

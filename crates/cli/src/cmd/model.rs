@@ -38,6 +38,11 @@ pub enum Command {
         /// Name of the owner's key.
         #[arg(long, default_value = "demo")]
         from: String,
+        /// Also run the zk setup of the model's integer program with the devnet's public seed
+        /// and store the verifying key, so nodes can serve it in zk mode (devnet only: anyone
+        /// knowing the seed can forge proofs; see docs/decisions/0007-zk-proof-system.md).
+        #[arg(long)]
+        zk: bool,
     },
     /// Serve the local model store at `GET /v1/blobs/{id}` so nodes can fetch published models.
     Serve {
@@ -57,6 +62,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
             royalty,
             name,
             from,
+            zk,
         } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("cannot read {}", file.display()))?;
@@ -65,7 +71,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
                     .map_or("model".into(), |s| s.to_string_lossy().into_owned())
             });
             let key = keyring::load(&ctx.home, &from)?;
-            let published = publish(ctx, &key, &bytes, &name, royalty)?;
+            let published = publish(ctx, &key, &bytes, &name, royalty, zk)?;
             print_json(&published)
         }
         Command::Serve { listen } => serve(ctx, listen),
@@ -104,6 +110,7 @@ pub fn publish(
     bytes: &[u8],
     name: &str,
     royalty_bps: Bps,
+    zk_setup: bool,
 ) -> Result<Published> {
     let model = LoadedModel::load(bytes).context("cannot publish this file")?;
     let id = store(ctx)?.put(bytes)?;
@@ -153,6 +160,24 @@ pub fn publish(
                 outcome.status
             {
                 bail!("the integer program of model {id} was not stored: {message}");
+            }
+        }
+        if zk_setup && client.model(&id)?.zk_key.is_none() {
+            let seed = verity_provider::zk::devnet_setup_seed(&id);
+            let (_, vk) = verity_zk::groth16::setup(program, seed)
+                .map_err(|e| anyhow::anyhow!("the zk setup of model {id} failed: {e}"))?;
+            let outcome = client.execute(
+                owner,
+                Payload::SetZkKey {
+                    model: id,
+                    key: vk.to_bytes(),
+                },
+                Duration::from_secs(60),
+            )?;
+            if let TxStatus::Failed { message, .. } | TxStatus::Rejected { message, .. } =
+                outcome.status
+            {
+                bail!("the zk verifying key of model {id} was not stored: {message}");
             }
         }
     }
