@@ -1,17 +1,20 @@
-//! `verity devnet --traffic N --mode audited --faulty-ppm P` with real processes: node-1
-//! corrupts a share of its outputs; the ledger samples calls, node-1 reveals their inputs, the
-//! in-process auditor re-executes them, and the corrupted ones that were sampled are refunded
-//! (node-1 slashed and jailed), while the caller's escrow pays for exactly the settled calls.
+//! Verifiable modes through `verity devnet --traffic` with real processes.
+//!
+//! - Audited, with `--faulty-ppm`: node-1 corrupts a share of its outputs; the ledger samples
+//!   calls, node-1 reveals their inputs, the in-process auditor re-executes them, and the
+//!   corrupted ones that were sampled are refunded (node-1 slashed and jailed), while the
+//!   caller's escrow pays for exactly the settled calls.
+//! - Zk: every call is proved by its node after answering and settles on its proof.
 
 mod support;
 use support::*;
 
-#[test]
-fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
+/// Run `verity devnet --traffic` with `extra` flags; the summary JSON and stdout.
+fn devnet_traffic(extra: &[&str]) -> (serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let ports = free_ports(5, 2);
-    let [api, p2p, gateway, hub, first_node] = ports[..] else {
+    let ports = free_ports(7, 3);
+    let [api, p2p, gateway, hub, first_node, _, _] = ports[..] else {
         unreachable!()
     };
     let addr = |p: u16| format!("127.0.0.1:{p}");
@@ -32,15 +35,13 @@ fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
             &addr(hub),
             "--first-node-port",
             &first_node.to_string(),
-            "--traffic",
-            "240",
-            "--mode",
-            "audited",
-            "--faulty-ppm",
-            "100000",
             "--summary-json",
             summary.to_str().unwrap(),
-        ],
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<_>>(),
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -49,6 +50,19 @@ fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
         String::from_utf8_lossy(&out.stderr)
     );
     let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    (s, stdout.into_owned())
+}
+
+#[test]
+fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
+    let (s, stdout) = devnet_traffic(&[
+        "--traffic",
+        "240",
+        "--mode",
+        "audited",
+        "--faulty-ppm",
+        "100000",
+    ]);
     let n = |k: &str| s[k].as_u64().unwrap();
     assert_eq!(n("answered"), 240, "{s}");
     assert_eq!(n("failed"), 0, "{s}");
@@ -58,4 +72,14 @@ fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
     assert!(s["evidence"]["audit"].as_u64().unwrap_or(0) >= 1, "{s}");
     assert!(s["splits_exact"].as_bool().unwrap() && s["ids_distinct"].as_bool().unwrap());
     assert!(stdout.contains("refunded (node at fault)"), "{stdout}");
+}
+
+#[test]
+fn zk_calls_settle_on_their_proofs() {
+    let (s, _) = devnet_traffic(&["--traffic", "60", "--mode", "zk"]);
+    let n = |k: &str| s[k].as_u64().unwrap();
+    assert_eq!(n("answered"), 60, "{s}");
+    assert_eq!(n("settled"), 60, "{s}");
+    assert_eq!(s["evidence"]["zk proof"].as_u64(), Some(60), "{s}");
+    assert_eq!(n("escrow_spent"), n("paid"), "{s}");
 }

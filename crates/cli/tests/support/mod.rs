@@ -25,7 +25,15 @@ pub fn free_ports(n: usize, consecutive: usize) -> Vec<u16> {
         .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
         .collect();
     if consecutive > 0 {
-        'search: for start in (20_000u16..60_000).step_by(97) {
+        // Start the search at a varying place, so tests running at once do not pick the same
+        // run (the ports are released before the services bind them).
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .subsec_nanos();
+        let first = 20_000 + (nanos % 400) as u16 * 97;
+        let starts = (first..60_000).step_by(97).chain((20_000..first).step_by(97));
+        'search: for start in starts {
             let mut run = Vec::new();
             for p in start..start + consecutive as u16 {
                 match TcpListener::bind(("127.0.0.1", p)) {
