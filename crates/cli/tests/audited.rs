@@ -5,6 +5,8 @@
 //!   corrupted ones that were sampled are refunded (node-1 slashed and jailed), while the
 //!   caller's escrow pays for exactly the settled calls.
 //! - Zk: every call is proved by its node after answering and settles on its proof.
+//! - Tee: each node registers a software-enclave key with an attestation document; the
+//!   receipts it signs are accepted and settle.
 
 mod support;
 use support::*;
@@ -81,5 +83,14 @@ fn zk_calls_settle_on_their_proofs() {
     assert_eq!(n("answered"), 60, "{s}");
     assert_eq!(n("settled"), 60, "{s}");
     assert_eq!(s["evidence"]["zk proof"].as_u64(), Some(60), "{s}");
+    assert_eq!(n("escrow_spent"), n("paid"), "{s}");
+}
+
+#[test]
+fn tee_calls_are_signed_by_attested_enclave_keys_and_settle() {
+    let (s, _) = devnet_traffic(&["--traffic", "40", "--mode", "tee"]);
+    let n = |k: &str| s[k].as_u64().unwrap();
+    assert_eq!(n("answered"), 40, "{s}");
+    assert_eq!(n("settled"), 40, "{s}");
     assert_eq!(n("escrow_spent"), n("paid"), "{s}");
 }

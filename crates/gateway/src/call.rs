@@ -38,7 +38,7 @@ use crate::{
 use axum::http::StatusCode;
 use std::time::Instant;
 use verity_api::{CallRequest, CallResponse, FailedAttempt, InferRequest, SignedTicket};
-use verity_ledger::{Address, crypto, state::Model};
+use verity_ledger::{Address, Mode, crypto, state::Model};
 
 /// What came of trying one ticket.
 enum Attempt {
@@ -168,10 +168,17 @@ impl Gateway {
                 ),
             );
         }
-        let Some(node_key) = known.public_key else {
+        // Tee-mode receipts are signed by the node's attested enclave key.
+        let receipt_key = match ticket.mode {
+            Mode::Tee => node.enclave_key,
+            _ => known.public_key,
+        };
+        let Some(node_key) = receipt_key else {
             return skip(
                 "unknown_node",
-                "the ledger has no key for this node yet, so its receipt cannot be checked".into(),
+                "the ledger has no key for this node's receipts in this mode yet, so its \
+                 receipt cannot be checked"
+                    .into(),
             );
         };
         let infer = InferRequest {

@@ -331,3 +331,12 @@ pub(crate) fn zk_servable(has_key: bool, input: &verity_api::CallInput) -> Resul
     }
     Ok(())
 }
+
+/// A tee-mode call on a node without an attested enclave key: "cannot serve".
+pub(crate) fn tee_unavailable() -> CallError {
+    CallError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "tee_unavailable",
+        "this node has no attested enclave key; choose another mode or node".to_string(),
+    )
+}

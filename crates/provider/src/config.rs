@@ -61,6 +61,8 @@ pub struct ProviderConfig {
     /// Test-only fault injection: corrupt this many outputs per million (see
     /// [`crate::fault`]); 0 for an honest node.
     pub corrupt_ppm: u32,
+    /// Serve tee mode with a key from this software enclave (devnet only; see [`crate::tee`]).
+    pub software_enclave: Option<[u8; 32]>,
     /// Inferences run at once (each on its own thread); further calls wait in a bounded line
     /// and beyond it are refused as `overloaded`.
     pub workers: usize,
@@ -101,6 +103,7 @@ impl ProviderConfig {
             batch_interval: DEFAULT_BATCH_INTERVAL,
             limits: Limits::default(),
             corrupt_ppm: 0,
+            software_enclave: None,
             workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
             drain_timeout: DEFAULT_DRAIN_TIMEOUT,
         }

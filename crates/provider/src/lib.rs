@@ -49,6 +49,7 @@ pub mod queue;
 pub mod routes;
 pub mod startup;
 mod state;
+pub mod tee;
 pub mod workers;
 pub mod zk;
 
@@ -257,6 +258,7 @@ pub async fn start(config: ProviderConfig) -> Result<ProviderHandle, ProviderErr
         prices: config.prices,
         limits: config.limits,
         corrupt_ppm: config.corrupt_ppm,
+        enclave: prepared.enclave,
         prover: Mutex::new(prover),
         proofs,
         min_ticket_remaining_ms,

@@ -150,8 +150,12 @@ async fn serve(
         let queued = node.queue.pending_charges(&ticket.caller);
         checks::escrow(ticket.caller, escrow, queued, checked.price)?;
     }
-    if ticket.mode == Mode::Zk {
+    let call_mode = ticket.mode;
+    if call_mode == Mode::Zk {
         checks::zk_servable(checked.model.zk.is_some(), &input)?;
+    }
+    if call_mode == Mode::Tee && node.enclave.is_none() {
+        return Err(checks::tee_unavailable());
     }
     let admission = node
         .workers
@@ -197,7 +201,14 @@ async fn serve(
         price: checked.price,
         time_ms: now_ms(),
     };
-    let receipt_signature = receipt.sign(&node.key, &node.ns);
+    let signer = match call_mode {
+        Mode::Tee => node
+            .enclave
+            .as_ref()
+            .expect("tee calls are refused without an enclave"),
+        _ => &node.key,
+    };
+    let receipt_signature = receipt.sign(signer, &node.ns);
     let call = PaidCall {
         ticket,
         ticket_signature,

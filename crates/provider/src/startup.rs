@@ -44,6 +44,49 @@ pub(crate) struct Prepared {
     pub block_time_ms: u64,
     /// The models, loaded.
     pub models: Vec<ServedModel>,
+    /// The attested enclave key, when the node serves tee mode.
+    pub enclave: Option<verity_ledger::Keypair>,
+}
+
+/// Attest the node's software-enclave key and register it unless the ledger has it already.
+fn register_enclave(
+    config: &ProviderConfig,
+    client: &Client,
+    seed: &[u8; 32],
+    status: &verity_api::Status,
+) -> Result<verity_ledger::Keypair, ProviderError> {
+    let address = config.key.address();
+    let key = crate::tee::enclave_key(seed, &address);
+    let url = client.url();
+    let node = client
+        .node(&address)
+        .map_err(|e| ledger_error(url, "the node lookup", e))?;
+    if node.enclave_key == Some(key.public()) {
+        return Ok(key);
+    }
+    let document = crate::tee::attest(seed, &key, &address, status.block_time_ms)
+        .map_err(|e| ProviderError::Internal(format!("the software enclave failed: {e}")))?;
+    let outcome = client
+        .execute(
+            &config.key,
+            verity_ledger::Payload::RegisterEnclave { document },
+            REGISTRATION_TIMEOUT,
+        )
+        .map_err(|e| ledger_error(url, "register_enclave", e))?;
+    match outcome.status {
+        TxStatus::Applied => {
+            tracing::info!(%address, enclave_key = %key.public(), "enclave key attested");
+            Ok(key)
+        }
+        TxStatus::Failed { code, message } | TxStatus::Rejected { code, message } => {
+            Err(ProviderError::TxNotApplied {
+                kind: "register_enclave",
+                hash: outcome.hash,
+                code,
+                message,
+            })
+        }
+    }
 }
 
 fn ledger_error(url: &str, what: &str, e: ClientError) -> ProviderError {
@@ -80,11 +123,16 @@ pub(crate) fn prepare(
         models.push(load_model(config, client, blobs, id)?);
     }
     register(config, endpoint, client, &params, &status.chain_id)?;
+    let enclave = match config.software_enclave {
+        Some(seed) => Some(register_enclave(config, client, &seed, &status)?),
+        None => None,
+    };
     Ok(Prepared {
         chain_id: status.chain_id,
         params,
         block_time_ms: status.block_time_ms,
         models,
+        enclave,
     })
 }
 

@@ -93,6 +93,8 @@ pub(crate) struct Shared {
     pub limits: Limits,
     /// Outputs corrupted per million calls (fault injection; 0 normally).
     pub corrupt_ppm: u32,
+    /// The attested enclave key that signs tee-mode receipts, when the node serves tee mode.
+    pub enclave: Option<Keypair>,
     /// The prover thread's queue.
     pub prover: Mutex<std::sync::mpsc::Sender<crate::zk::Job>>,
     /// Proofs made, waiting for submission.

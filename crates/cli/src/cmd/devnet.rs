@@ -146,11 +146,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
 }
 
 /// The published defaults, except that a new node stays on probation (audited at the 25 % cap)
-/// for its first 1,000 calls, so that a demo run shows audits at work.
+/// for its first 1,000 calls, so that a demo run shows audits at work, and that tee mode trusts
+/// the devnet's software enclave (and nothing else).
 fn devnet_params() -> Params {
     let mut params = Params::default();
     params.audit.probation_ppm = params.audit.cap_ppm;
     params.audit.probation_calls = 1_000;
+    params.tee = verity_provider::tee::devnet_tee_params();
     params
 }
 
@@ -224,6 +226,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         if i == 0 {
             config.corrupt_ppm = args.faulty_ppm;
         }
+        config.software_enclave = Some(verity_provider::tee::DEVNET_ENCLAVE_SEED);
         let handle = runtime
             .block_on(verity_provider::start(config))
             .with_context(|| format!("cannot start provider node {name}"))?;

@@ -32,7 +32,9 @@ pub fn free_ports(n: usize, consecutive: usize) -> Vec<u16> {
             .unwrap()
             .subsec_nanos();
         let first = 20_000 + (nanos % 400) as u16 * 97;
-        let starts = (first..60_000).step_by(97).chain((20_000..first).step_by(97));
+        let starts = (first..60_000)
+            .step_by(97)
+            .chain((20_000..first).step_by(97));
         'search: for start in starts {
             let mut run = Vec::new();
             for p in start..start + consecutive as u16 {
