@@ -68,9 +68,9 @@ fn refusals_in_a_batch_are_one_by_one() {
     let mut unknown_model = CallSpec::new(&m.chain, 8);
     unknown_model.model = model_id(9);
     let unknown_model = unknown_model.sign(&m.chain, &m.caller, &m.node);
-    let mut tee = CallSpec::new(&m.chain, 9);
-    tee.mode = Mode::Tee;
-    let tee = tee.sign(&m.chain, &m.caller, &m.node);
+    let mut zk = CallSpec::new(&m.chain, 9);
+    zk.mode = Mode::Zk;
+    let zk = zk.sign(&m.chain, &m.caller, &m.node);
     let stranger = key(77);
     let unknown_caller = CallSpec::new(&m.chain, 10).sign(&m.chain, &stranger, &m.node);
 
@@ -85,7 +85,7 @@ fn refusals_in_a_batch_are_one_by_one() {
         duplicate,
         too_long,
         unknown_model,
-        tee,
+        zk,
         unknown_caller,
     ]);
     assert_eq!(out.status, TxStatus::Applied);
