@@ -46,8 +46,8 @@ fn mlp_is_satisfied_by_honest_witnesses() {
         check(&program, &circuit, &input);
     }
     let (lo, hi) = program.act_range();
-    check(&program, &circuit, &vec![i32::MAX; 64]);
-    check(&program, &circuit, &vec![i32::MIN; 64]);
+    check(&program, &circuit, &[i32::MAX; 64]);
+    check(&program, &circuit, &[i32::MIN; 64]);
     check(
         &program,
         &circuit,
@@ -68,6 +68,6 @@ fn all_ops_program_is_satisfied_by_honest_witnesses() {
             .collect();
         check(&program, &circuit, &input);
     }
-    check(&program, &circuit, &vec![i32::MAX; 16]);
-    check(&program, &circuit, &vec![i32::MIN; 16]);
+    check(&program, &circuit, &[i32::MAX; 16]);
+    check(&program, &circuit, &[i32::MIN; 16]);
 }

@@ -71,10 +71,8 @@ fn signed_digits<F: PrimeField>(scalars: &[F::BigInt], c: usize, windows: usize)
                 let start = w * c;
                 let (limb, shift) = (start / 64, start % 64);
                 let mut raw = limbs.get(limb).map_or(0, |l| l >> shift);
-                if shift + c > 64 {
-                    if let Some(next) = limbs.get(limb + 1) {
-                        raw |= next << (64 - shift);
-                    }
+                if let Some(next) = limbs.get(limb + 1).filter(|_| shift + c > 64) {
+                    raw |= next << (64 - shift);
                 }
                 let mut d = (raw & mask) as i64 + carry;
                 carry = 0;
