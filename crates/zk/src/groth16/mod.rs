@@ -44,6 +44,7 @@
 //! prepared key. Errors say what was wrong: the statement's shape, the proof's bytes, or
 //! [`VerifyError::Rejected`] when the proof is well formed but not a proof of this statement.
 
+mod domain;
 mod msm;
 mod pippenger;
 mod prover;
