@@ -19,20 +19,23 @@
 //! # Proving
 //!
 //! [`prove`] computes the witness directly ([`Circuit::witness`], the executor's arithmetic),
-//! then the Groth16 proof with fresh blinding factors. The proof equals arkworks' reference
-//! prover's for the same randomness (checked in the tests); it is faster because:
+//! then the Groth16 proof with fresh blinding factors. The proof is the one arkworks' reference
+//! prover makes with the same reduction and randomness (checked in the tests); it is faster
+//! because:
 //!
-//! * the QAP reduction (`CosetReduction`) is libsnark's, with the `h` query in the
-//!   Lagrange basis of the coset where the prover evaluates `h`: six FFTs per proof, not seven;
+//! * the QAP reduction (`CosetReduction`) is libsnark's over the smallest evaluation domain of
+//!   size `2^k`, `3·2^k` or `9·2^k` (LeNet28's 161,759 rows take 196,608 points, not 262,144),
+//!   with the `h` query in the Lagrange basis of the coset where the prover evaluates `h`: six
+//!   FFTs per proof, not seven;
 //! * the A, B and L queries are multiplied by the witness split by size: most values are bits
 //!   (plain additions), the rest mostly activations (a bucket method over their few bits), a
 //!   few inverses need full-size scalars;
 //! * the `h` query's multi-scalar multiplication, the largest cost, keeps its buckets in affine
 //!   coordinates and adds in batches sharing one inversion.
 //!
-//! Every step runs on rayon's pool (one thread per core). For LeNet28 (160,964 constraints, a
-//! domain of 2^18) the `h` MSM is about 60 % of the time, the FFTs 30 %, the other MSMs 7 %,
-//! the witness under 1 %.
+//! Every step runs on rayon's pool (one thread per core). For LeNet28 the `h` MSM takes about
+//! 60 % of the time, the constraint evaluation and FFTs 30 %, the other MSMs 9 %, the witness
+//! under 1 %.
 //!
 //! # Proofs and verification
 //!
