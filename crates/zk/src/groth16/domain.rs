@@ -56,7 +56,7 @@ pub(crate) fn to_coset<F: FftField>(
 /// In-place DFT of `v` with primitive `v.len()`-th root of unity `omega`, `v.len() = 3^j·2^k`.
 fn fft<F: FftField>(v: &mut [F], omega: F) {
     let n = v.len();
-    if n % 3 != 0 {
+    if !n.is_multiple_of(3) {
         radix2(v, omega);
         return;
     }
