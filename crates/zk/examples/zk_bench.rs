@@ -119,6 +119,19 @@ fn bench(
     let setup_s = start.elapsed().as_secs_f64();
     let constraints = pk.circuit().num_constraints();
     eprintln!("{name}: {constraints} constraints, setup {setup_s:.2} s");
+    for cost in pk.circuit().layer_costs() {
+        eprintln!(
+            "{name}:   layer {}: {} activations, {} constraints (gadgets: {} exact, {} upper, \
+             {} lower, {} both)",
+            cost.layer,
+            cost.activations,
+            cost.constraints,
+            cost.exact,
+            cost.upper,
+            cost.lower,
+            cost.both
+        );
+    }
 
     let peak_reset = reset_peak_rss();
     let mut prove_times = Vec::with_capacity(prove_runs);

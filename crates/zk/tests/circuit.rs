@@ -61,7 +61,22 @@ fn mlp_is_satisfied_by_honest_witnesses() {
 fn all_ops_program_is_satisfied_by_honest_witnesses() {
     let program = all_ops_program();
     let circuit = Circuit::new(&program).unwrap();
-    eprintln!("all ops: {} constraints", circuit.num_constraints());
+    let costs = circuit.layer_costs();
+    eprintln!(
+        "all ops: {} constraints, {costs:?}",
+        circuit.num_constraints()
+    );
+    // Every gadget is exercised.
+    for (kind, count) in [
+        ("exact", costs.iter().map(|c| c.exact).sum::<usize>()),
+        ("upper", costs.iter().map(|c| c.upper).sum()),
+        ("lower", costs.iter().map(|c| c.lower).sum()),
+        ("both", costs.iter().map(|c| c.both).sum()),
+    ] {
+        assert!(count > 0, "no {kind} gadget in {costs:?}");
+    }
+    let total: usize = costs.iter().map(|c| c.constraints).sum();
+    assert_eq!(total, circuit.num_constraints());
     for seed in 0..50i64 {
         let input: Vec<i32> = (0..16)
             .map(|i| ((seed * 7919 + i * 104729) % 400 - 200) as i32)

@@ -270,6 +270,25 @@ impl PublicLayout {
     }
 }
 
+/// What one layer of a program costs in its circuit.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LayerCost {
+    /// Index of the layer in the program.
+    pub layer: usize,
+    /// Values the layer outputs.
+    pub activations: usize,
+    /// Constraints of the layer.
+    pub constraints: usize,
+    /// Activations whose bounds rule out both clamps.
+    pub exact: usize,
+    /// Activations that can hit only the upper clamp.
+    pub upper: usize,
+    /// Activations that can hit only the lower clamp.
+    pub lower: usize,
+    /// Activations that can hit both clamps.
+    pub both: usize,
+}
+
 /// The R1CS circuit of one program: `output = program.run(input)` with the input and output
 /// public. See the [module docs](self) for what it enforces and what it costs.
 pub struct Circuit {
@@ -301,6 +320,32 @@ impl Circuit {
     /// Number of witness (private) variables.
     pub fn num_witness_variables(&self) -> usize {
         self.plan.num_witness
+    }
+
+    /// The cost of every layer the output depends on, in program order.
+    pub fn layer_costs(&self) -> Vec<LayerCost> {
+        self.plan
+            .layers
+            .iter()
+            .flatten()
+            .map(|lp| {
+                let mut cost = LayerCost {
+                    layer: lp.index,
+                    activations: lp.acts.len(),
+                    ..LayerCost::default()
+                };
+                for act in &lp.acts {
+                    cost.constraints += act.constraints(lp.shift, lp.output);
+                    match act.kind {
+                        plan::Kind::Exact => cost.exact += 1,
+                        plan::Kind::Upper => cost.upper += 1,
+                        plan::Kind::Lower => cost.lower += 1,
+                        plan::Kind::Both => cost.both += 1,
+                    }
+                }
+                cost
+            })
+            .collect()
     }
 
     /// The public inputs' layout.
