@@ -17,7 +17,11 @@
 //! statement; `peak_rss_mb` is the process's peak resident memory (VmHWM) while proving, with
 //! the proving key loaded: the peak is reset (`/proc/self/clear_refs`) after setup. `threads`
 //! is the size of the rayon pool that proving uses (one per core unless `RAYON_NUM_THREADS`
-//! says otherwise). Progress goes to stderr.
+//! says otherwise). Progress goes to stderr, with each proof's phases and CPU time and, when
+//! the split has labels, the integer program's accuracy on it.
+//!
+//! `--weight-frac-bits`, `--act-frac-bits` and `--act-bits` change the compile options (default
+//! 8, 8, 16, what verifiable calls serve), to see what a coarser program would cost.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -30,14 +34,23 @@ fn main() {
     let mut models = Vec::new();
     let mut prove_runs = 3usize;
     let mut verify_runs = 20usize;
+    let mut options = CompileOptions::default();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--prove-runs" => prove_runs = parse(args.next(), "--prove-runs"),
             "--verify-runs" => verify_runs = parse(args.next(), "--verify-runs"),
+            "--weight-frac-bits" => {
+                options.weight_frac_bits = parse(args.next(), "--weight-frac-bits") as u32
+            }
+            "--act-frac-bits" => {
+                options.act_frac_bits = parse(args.next(), "--act-frac-bits") as u32
+            }
+            "--act-bits" => options.act_bits = parse(args.next(), "--act-bits") as u32,
             "-h" | "--help" => {
                 eprintln!(
-                    "usage: zk_bench [--prove-runs N] [--verify-runs N] MODEL.onnx [MODEL.onnx ...]"
+                    "usage: zk_bench [--prove-runs N] [--verify-runs N] [--weight-frac-bits N] \
+                     [--act-frac-bits N] [--act-bits N] MODEL.onnx [MODEL.onnx ...]"
                 );
                 return;
             }
@@ -51,7 +64,13 @@ fn main() {
     let threads = rayon::current_num_threads();
     eprintln!("zk_bench: {threads} rayon threads");
     for path in &models {
-        bench(path, prove_runs.max(1), verify_runs.max(1), threads);
+        bench(
+            path,
+            &options,
+            prove_runs.max(1),
+            verify_runs.max(1),
+            threads,
+        );
     }
 }
 
@@ -66,16 +85,28 @@ fn fail(message: &str) -> ! {
     std::process::exit(1);
 }
 
-fn bench(path: &Path, prove_runs: usize, verify_runs: usize, threads: usize) {
+fn bench(
+    path: &Path,
+    options: &CompileOptions,
+    prove_runs: usize,
+    verify_runs: usize,
+    threads: usize,
+) {
     let name = path
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "model".into());
     let bytes =
         std::fs::read(path).unwrap_or_else(|e| fail(&format!("reading {}: {e}", path.display())));
-    let program = compile(&bytes, &CompileOptions::default())
+    let program = compile(&bytes, options)
         .unwrap_or_else(|e| fail(&format!("compiling {}: {e}", path.display())));
     let input = input_for(path, &program);
+    if let Some((correct, total)) = accuracy(path, &program) {
+        eprintln!(
+            "{name}: integer accuracy {:.2} % ({correct}/{total}) with {options:?}",
+            100.0 * correct as f64 / total as f64
+        );
+    }
     let stats = program.stats();
     eprintln!(
         "{name}: {} layers, {} activations, {} multiply-adds",
@@ -88,6 +119,19 @@ fn bench(path: &Path, prove_runs: usize, verify_runs: usize, threads: usize) {
     let setup_s = start.elapsed().as_secs_f64();
     let constraints = pk.circuit().num_constraints();
     eprintln!("{name}: {constraints} constraints, setup {setup_s:.2} s");
+    for cost in pk.circuit().layer_costs() {
+        eprintln!(
+            "{name}:   layer {}: {} activations, {} constraints (gadgets: {} exact, {} upper, \
+             {} lower, {} both)",
+            cost.layer,
+            cost.activations,
+            cost.constraints,
+            cost.exact,
+            cost.upper,
+            cost.lower,
+            cost.both
+        );
+    }
 
     let peak_reset = reset_peak_rss();
     let mut prove_times = Vec::with_capacity(prove_runs);
@@ -157,6 +201,26 @@ fn input_for(path: &Path, program: &Program) -> Vec<i32> {
         .map(|i| ((i * 37) % 101) as f32 / 100.0)
         .collect();
     program.quantize_input(&x).expect("finite values")
+}
+
+/// Correct arg-maxes of the program over a labelled `test-split.json` beside the model.
+fn accuracy(path: &Path, program: &Program) -> Option<(usize, usize)> {
+    let text = std::fs::read_to_string(path.with_file_name("test-split.json")).ok()?;
+    let json: serde_json::Value = serde_json::from_str(&text).ok()?;
+    let scale = json["scale"].as_f64()?;
+    let labels = json["labels"].as_array()?;
+    let mut correct = 0;
+    for (row, label) in json["pixels"].as_array()?.iter().zip(labels) {
+        let x: Vec<f32> = row
+            .as_array()?
+            .iter()
+            .map(|v| v.as_f64().map(|p| (p / scale) as f32))
+            .collect::<Option<_>>()?;
+        let logits = program.run_f32(&x).ok()?;
+        let best = (0..logits.len()).max_by_key(|&i| (logits[i], std::cmp::Reverse(i)))?;
+        correct += usize::from(Some(best as u64) == label.as_u64());
+    }
+    Some((correct, labels.len()))
 }
 
 fn first_image(split: &Path) -> Option<Vec<f32>> {

@@ -453,3 +453,44 @@ proptest! {
         prop_assert!(groth16::verify(&m.vk, &input, &output, &proof.to_bytes()).is_ok());
     }
 }
+
+#[test]
+fn wrong_input_lengths_are_named_and_the_backend_trait_works() {
+    use verity_zk::Backend;
+    use verity_zk::groth16::Groth16Bn254;
+
+    fn round_trip<B: Backend>(program: &Program, input: &[i32]) -> Result<Vec<i32>, String> {
+        let (pk, vk) = B::setup(program, [8; 32]).map_err(|e| e.to_string())?;
+        let (output, proof) = B::prove(&pk, program, input).map_err(|e| e.to_string())?;
+        B::verify(&vk, input, &output, &B::proof_bytes(&proof)).map_err(|e| e.to_string())?;
+        Ok(output)
+    }
+    let small = program(
+        &[2],
+        6,
+        vec![layer(dense(0, 2, &[3, -2], &[1]), 1, 1, true)],
+        1,
+    );
+    assert_eq!(
+        round_trip::<Groth16Bn254>(&small, &[7, 4]).unwrap(),
+        small.run(&[7, 4]).unwrap()
+    );
+    let err = round_trip::<Groth16Bn254>(&small, &[7]).unwrap_err();
+    assert_eq!(
+        err,
+        "the input has 1 values but the program takes 2; send one whole sample"
+    );
+
+    let m = model("all_ops");
+    let err = groth16::prove(&m.pk, &m.program, &[0; 15]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ProveError::Input(CircuitError::InputLength {
+                got: 15,
+                expected: 16
+            })
+        ),
+        "{err}"
+    );
+}

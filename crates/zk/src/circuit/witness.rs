@@ -13,7 +13,7 @@ use super::terms::visit;
 pub struct Witness<F> {
     /// The program's output for the input: what [`verity_quant::Program::run`] returns.
     pub output: Vec<i32>,
-    /// The public variables after the constant one (see [`super::Circuit::public_inputs`]).
+    /// The public variables after the constant one (see [`super::PublicLayout::encode`]).
     pub public: Vec<F>,
     /// The witness variables, in the order the constraint generator allocates them.
     pub witness: Vec<F>,

@@ -50,10 +50,10 @@ pub(crate) fn msm<P: SWCurveConfig>(
     acc
 }
 
-/// Window width for `n` points: `log2(n) − 3`, between 4 and 16 bits.
+/// Window width for `n` points: `log2(n) − 4`, between 4 and 16 bits.
 fn window_bits(n: usize) -> usize {
     let log = (usize::BITS - n.leading_zeros()) as usize;
-    log.saturating_sub(3).clamp(4, 16)
+    log.saturating_sub(4).clamp(4, 16)
 }
 
 /// Signed base-`2^c` digits in `[−2^(c−1), 2^(c−1)]`, `windows` per scalar, scalar-major.
@@ -71,10 +71,8 @@ fn signed_digits<F: PrimeField>(scalars: &[F::BigInt], c: usize, windows: usize)
                 let start = w * c;
                 let (limb, shift) = (start / 64, start % 64);
                 let mut raw = limbs.get(limb).map_or(0, |l| l >> shift);
-                if shift + c > 64 {
-                    if let Some(next) = limbs.get(limb + 1) {
-                        raw |= next << (64 - shift);
-                    }
+                if let Some(next) = limbs.get(limb + 1).filter(|_| shift + c > 64) {
+                    raw |= next << (64 - shift);
                 }
                 let mut d = (raw & mask) as i64 + carry;
                 carry = 0;
@@ -107,8 +105,9 @@ fn window_sum<P: SWCurveConfig>(
     }
     buckets.finish();
     let (mut running, mut total) = (Projective::<P>::zero(), Projective::<P>::zero());
-    for bucket in buckets.points.iter().rev() {
+    for (bucket, overflow) in buckets.points.iter().zip(&buckets.overflow).rev() {
         running += bucket;
+        running += overflow;
         total += running;
     }
     total
@@ -125,6 +124,10 @@ struct Buckets<P: SWCurveConfig> {
     batch: Vec<(usize, Affine<P>)>,
     /// Additions that met a busy bucket, for a later batch.
     waiting: Vec<(usize, Affine<P>)>,
+    /// Per bucket, the additions that met it busy while `waiting` was full, in Jacobian
+    /// coordinates: a window whose digits fall in few buckets (the top window) has more such
+    /// additions than batches could absorb.
+    overflow: Vec<Projective<P>>,
     scratch: Vec<P::BaseField>,
 }
 
@@ -137,6 +140,7 @@ impl<P: SWCurveConfig> Buckets<P> {
             batch_len: (count / 16).clamp(1, BATCH),
             batch: Vec::with_capacity(BATCH),
             waiting: Vec::new(),
+            overflow: vec![Projective::zero(); count],
             scratch: Vec::with_capacity(BATCH),
         }
     }
@@ -154,7 +158,11 @@ impl<P: SWCurveConfig> Buckets<P> {
             return;
         }
         if self.busy[b] == self.batch_id {
-            self.waiting.push((b, p));
+            if self.waiting.len() < 4 * self.batch_len {
+                self.waiting.push((b, p));
+            } else {
+                self.overflow[b] += p;
+            }
             return;
         }
         let q = self.points[b];

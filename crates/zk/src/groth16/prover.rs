@@ -7,9 +7,9 @@
 use ark_bn254::{Bn254, Fr};
 use ark_ec::CurveGroup;
 use ark_ff::PrimeField;
-use ark_groth16::r1cs_to_qap::{LibsnarkReduction, R1CSToQAP};
+use ark_groth16::r1cs_to_qap::R1CSToQAP;
 use ark_groth16::{Proof, ProvingKey};
-use ark_poly::{EvaluationDomain, GeneralEvaluationDomain};
+use ark_poly::EvaluationDomain;
 use ark_relations::r1cs::{
     ConstraintMatrices, ConstraintSystemRef, Result as R1CSResult, SynthesisError,
 };
@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use rayon::prelude::*;
 
+use super::domain::{domain, to_coset};
 use super::msm::Split;
 
 /// Rows per parallel task when evaluating the constraint matrices.
@@ -41,19 +42,48 @@ fn evaluate<F: PrimeField>(matrix: &[Vec<(F, usize)>], z: &[F], out: &mut [F]) {
         });
 }
 
-/// The R1CS-to-QAP reduction of libsnark (and of arkworks' `LibsnarkReduction`: the same
-/// domain, the public variables in the rows of A after the constraints), with the `h` query in
-/// the Lagrange basis of the coset `g·H` (`g` the field's multiplicative generator) instead of
-/// the monomial basis. The prover then needs `h` only at the coset points, where it computes
-/// it, and saves the inverse FFT back to coefficients: six FFTs per proof instead of seven.
+/// The R1CS-to-QAP reduction of libsnark (and of arkworks' `LibsnarkReduction`: the public
+/// variables in the rows of A after the constraints) over the smallest domain of size
+/// `3^j·2^k` ([`domain`]), with the `h` query in the Lagrange basis of the coset `g·H` (`g` the
+/// field's multiplicative generator) instead of the monomial basis. The prover then needs `h`
+/// only at the coset points, where it computes it, and saves the inverse FFT back to
+/// coefficients: six FFTs per proof instead of seven.
 pub(crate) struct CosetReduction;
 
 impl R1CSToQAP for CosetReduction {
+    /// libsnark's instance map over [`domain`]: the QAP polynomials of every variable at `t`,
+    /// the public variables also in the rows after the constraints.
     fn instance_map_with_evaluation<F: PrimeField, D: EvaluationDomain<F>>(
         cs: ConstraintSystemRef<F>,
         t: &F,
     ) -> R1CSResult<(Vec<F>, Vec<F>, Vec<F>, F, usize, usize)> {
-        LibsnarkReduction::instance_map_with_evaluation::<F, D>(cs, t)
+        let matrices = cs.to_matrices().ok_or(SynthesisError::AssignmentMissing)?;
+        let num_inputs = cs.num_instance_variables();
+        let num_constraints = cs.num_constraints();
+        let domain =
+            domain(num_constraints + num_inputs).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+        let zt = domain.evaluate_vanishing_polynomial(*t);
+        if zt.is_zero() {
+            return Err(SynthesisError::UnexpectedIdentity);
+        }
+        let u = domain.evaluate_all_lagrange_coefficients(*t);
+        let qap_num_variables = (num_inputs - 1) + cs.num_witness_variables();
+        let mut a = vec![F::zero(); qap_num_variables + 1];
+        let mut b = vec![F::zero(); qap_num_variables + 1];
+        let mut c = vec![F::zero(); qap_num_variables + 1];
+        a[..num_inputs].copy_from_slice(&u[num_constraints..num_constraints + num_inputs]);
+        for (i, u_i) in u.iter().enumerate().take(num_constraints) {
+            for &(coeff, index) in &matrices.a[i] {
+                a[index] += *u_i * coeff;
+            }
+            for &(coeff, index) in &matrices.b[i] {
+                b[index] += *u_i * coeff;
+            }
+            for &(coeff, index) in &matrices.c[i] {
+                c[index] += *u_i * coeff;
+            }
+        }
+        Ok((a, b, c, zt, qap_num_variables, domain.size()))
     }
 
     fn witness_map_from_matrices<F: PrimeField, D: EvaluationDomain<F>>(
@@ -73,7 +103,9 @@ impl R1CSToQAP for CosetReduction {
         zt: F,
         delta_inverse: F,
     ) -> R1CSResult<Vec<F>> {
-        let domain = D::new(max_power + 1).ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
+        let domain = domain(max_power + 1)
+            .filter(|d| d.size() == max_power + 1)
+            .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
         let coset = domain
             .get_coset(F::GENERATOR)
             .ok_or(SynthesisError::PolynomialDegreeTooLarge)?;
@@ -89,13 +121,9 @@ impl R1CSToQAP for CosetReduction {
 fn quotient_on_coset<F: PrimeField>(matrices: &ConstraintMatrices<F>, z: &[F]) -> Option<Vec<F>> {
     let num_constraints = matrices.num_constraints;
     let num_inputs = matrices.num_instance_variables;
-    let domain = GeneralEvaluationDomain::<F>::new(num_constraints + num_inputs)?;
+    let domain = domain::<F>(num_constraints + num_inputs)?;
     let size = domain.size();
-    let coset = domain.get_coset(F::GENERATOR)?;
-    let to_coset = |v: &mut Vec<F>| {
-        domain.ifft_in_place(v);
-        coset.fft_in_place(v);
-    };
+    let to_coset = |v: &mut Vec<F>| to_coset(&domain, F::GENERATOR, v);
     let ((a, b), c) = rayon::join(
         || {
             rayon::join(
