@@ -8,7 +8,9 @@ For each model, with one input from its test split (``test-split.json`` beside t
     -> setup -> gen_witness -> prove -> verify
 
 Each step runs in its own child process (this script with ``--step``), so its wall time and
-its peak resident memory (``os.wait4``'s ``ru_maxrss``) are its own. The SRS is generated
+its peak resident memory (``os.wait4``'s ``ru_maxrss``) are its own; the time is that of the
+EZKL call alone (the interpreter's start and ``import ezkl`` are not counted), the peak RSS is
+the whole child's. The SRS is generated
 with ``ezkl.gen_srs`` (``get_srs`` downloads one) and kept in ``target/ezkl/srs/`` for
 reuse; its time is reported separately (``srs_s``, 0 when it came from that cache).
 
@@ -20,7 +22,8 @@ Prints one JSON line per model to stdout:
 ``proof_bytes`` is the length of the halo2 proof itself (the ``proof`` field of EZKL's proof
 file, which also holds the public instances as JSON); ``peak_rss_mb`` is the largest peak RSS
 of any step (MiB). Further fields: the other steps' times, the circuit's settings, the
-witness's arg-max against the label.
+witness's arg-max against the label, the machine's 1-minute load average before and after the
+model's run (other processes slow EZKL down; it uses every core).
 
     scripts/pyenv.sh --zk       # target/pyenv-zk with the pinned ezkl
     target/pyenv-zk/bin/python scripts/ezkl_bench.py models/digits/mlp.onnx models/lenet/lenet28.onnx
@@ -133,6 +136,7 @@ def bench(model, index, work_root, srs_dir, keep):
     (work / "meta.json").write_text(json.dumps({"batch_param": batch_param}))
 
     times, peaks = {}, {}
+    load_before = os.getloadavg()[0]
 
     def step(s, srs=None):
         log(f"{name}: {s} ...")
@@ -193,6 +197,7 @@ def bench(model, index, work_root, srs_dir, keep):
         "param_scale": settings["run_args"].get("param_scale"),
         "num_rows": settings.get("num_rows"),
         "nproc": os.cpu_count(),
+        "load_avg_1m": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
     if not keep:
         for big in ("pk.key", "network.ezkl", "witness.json"):

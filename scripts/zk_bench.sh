@@ -11,7 +11,8 @@
 #   scripts/zk_bench.sh [options] MODEL.onnx...  # other models (each with test-split.json beside it)
 #
 # --ezkl-json FILE / --verity-json FILE read that side's JSON lines from FILE instead of running
-# it (EZKL on the CNN takes minutes and gigabytes; run it once and reuse the lines).
+# it (EZKL on the CNN takes minutes and gigabytes; run it once and reuse the lines). The lines
+# of a run are kept in target/zk_bench/ezkl.jsonl and target/zk_bench/verity.jsonl.
 # Each prover prints one JSON line per model:
 #   EZKL:   {"model","prover":"ezkl","logrows","setup_s","prove_s","verify_ms","proof_bytes","peak_rss_mb",...}
 #   Verity: {"model","constraints","setup_s","prove_s","verify_ms","proof_bytes","peak_rss_mb"}
@@ -41,11 +42,16 @@ if [[ ${#models[@]} -eq 0 ]]; then
     models=(models/digits/mlp.onnx models/lenet/lenet28.onnx)
 fi
 
-tmp="$(mktemp -d)"
-trap 'rm -rf "$tmp"' EXIT
+# The raw JSON lines of this run stay in target/zk_bench/ (reusable with --ezkl-json).
+tmp="$root/target/zk_bench"
+mkdir -p "$tmp"
 : >"$tmp/ezkl.jsonl"
 : >"$tmp/verity.jsonl"
 
+if [[ $run_verity -eq 1 && -z "$verity_json" ]]; then
+    # Build before EZKL's long run, so a build failure costs nothing.
+    cargo build --release -q -p verity-zk --example zk_bench
+fi
 if [[ $run_ezkl -eq 1 ]]; then
     if [[ -n "$ezkl_json" ]]; then
         cp "$ezkl_json" "$tmp/ezkl.jsonl"
@@ -143,4 +149,7 @@ if ezkl_src:
 if verity_src:
     print(f"Verity figures read from `{verity_src}`, not measured in this run.")
 print(f"Machine: {nproc} cores ({cpu}), {mem_gib} GiB RAM; {date}, commit {commit}.")
+loads = [f"{k} {ezkl[k]['load_avg_1m'][0]:.1f} → {ezkl[k]['load_avg_1m'][1]:.1f}" for k in order if "load_avg_1m" in ezkl.get(k, {})]
+if loads:
+    print(f"1-minute load average before → after each EZKL run: {', '.join(loads)}.")
 PY
