@@ -155,7 +155,9 @@ def conv_forward(x, w, b):
 def conv_backward(dout, x_shape, cols, w, need_dx=True):
     n, f, oh, ow = dout.shape
     d = dout.reshape(n, f, oh * ow)
-    dw = (d.transpose(1, 0, 2).reshape(f, -1) @ cols.transpose(0, 2, 1).reshape(-1, cols.shape[1])).reshape(w.shape)
+    d_flat = d.transpose(1, 0, 2).reshape(f, -1)  # [f, n*p]
+    cols_flat = cols.transpose(0, 2, 1).reshape(-1, cols.shape[1])  # [n*p, k]
+    dw = (d_flat @ cols_flat).reshape(w.shape)
     db = d.sum(axis=(0, 2))
     dx = col2im(np.matmul(w.reshape(f, -1).T, d), x_shape, w.shape[2]) if need_dx else None
     return dx, dw, db
@@ -202,7 +204,9 @@ def backward(p, cache, dlogits):
     dz2 = avgpool_backward(dp2) * (z2 > 0)
     dp1, g["conv2.weight"], g["conv2.bias"] = conv_backward(dz2, p1.shape, cols2, p["conv2.weight"])
     dz1 = avgpool_backward(dp1) * (z1 > 0)
-    _, g["conv1.weight"], g["conv1.bias"] = conv_backward(dz1, x.shape, cols1, p["conv1.weight"], need_dx=False)
+    _, g["conv1.weight"], g["conv1.bias"] = conv_backward(
+        dz1, x.shape, cols1, p["conv1.weight"], need_dx=False
+    )
     return g
 
 
@@ -312,7 +316,8 @@ def main():
     t = time.perf_counter()
     w = train(x_train, y_train)
     log(f"lenet28: trained in {time.perf_counter() - t:.1f}s")
-    numpy_acc = float(np.mean(forward({k: v.astype(np.float64) for k, v in w.items()}, x.astype(np.float64)).argmax(1) == y_test))
+    w64 = {k: v.astype(np.float64) for k, v in w.items()}
+    numpy_acc = float(np.mean(forward(w64, x.astype(np.float64)).argmax(axis=1) == y_test))
 
     path = OUT / "lenet28.onnx"
     onnx.save(lenet_model(w), str(path))
@@ -323,7 +328,8 @@ def main():
     digest = sha256(path)
     log(
         f"lenet28: {path.relative_to(ROOT)} {path.stat().st_size} bytes, {params} parameters, "
-        f"onnxruntime accuracy {acc:.4f} ({int(round(acc * 360))}/360, numpy {numpy_acc:.4f}), sha256 {digest}"
+        f"onnxruntime accuracy {acc:.4f} ({int(round(acc * 360))}/360, numpy {numpy_acc:.4f}), "
+        f"sha256 {digest}"
     )
 
     write_json_rows(
@@ -342,7 +348,9 @@ def main():
         [[int(v) for v in row] for row in x_test],
     )
     write_reference(
-        OUT / "reference.json", ort.__version__, {"lenet28": {"sha256": digest, "accuracy": acc, "logits": logits}}
+        OUT / "reference.json",
+        ort.__version__,
+        {"lenet28": {"sha256": digest, "accuracy": acc, "logits": logits}},
     )
     for rel in ("lenet28.onnx", "test-split.json", "reference.json"):
         print(OUT / rel)

@@ -52,10 +52,8 @@ def run_step(step, work, srs):
     """Run one EZKL step on the files in `work`; return a dict of results (JSON-able)."""
     import ezkl
 
-    f = {
-        name: str(work / name)
-        for name in ("settings.json", "input.json", "network.ezkl", "vk.key", "pk.key", "witness.json", "proof.json")
-    }
+    names = ("settings.json", "input.json", "network.ezkl", "vk.key", "pk.key", "witness.json", "proof.json")
+    f = {name: str(work / name) for name in names}
     model = str(work / "model.onnx")
     out = {}
     t = time.perf_counter()
@@ -222,7 +220,8 @@ def main():
     if not args.models:
         ap.error("name at least one ONNX model")
     for model in args.models:
-        row = bench(model.resolve(), args.index, args.work.resolve(), (args.srs_dir or args.work / "srs").resolve(), args.keep)
+        srs_dir = (args.srs_dir or args.work / "srs").resolve()
+        row = bench(model.resolve(), args.index, args.work.resolve(), srs_dir, args.keep)
         print(json.dumps(row), flush=True)
 
 
