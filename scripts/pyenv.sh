@@ -2,7 +2,10 @@
 # Create (or reuse) the project-local Python virtualenv at target/pyenv and install the
 # pinned packages from scripts/requirements.txt into it.
 #
-# The install is skipped when target/pyenv/.requirements.sha256 holds the SHA-256 of the
+#     scripts/pyenv.sh          # target/pyenv: training, onnxruntime (scripts/requirements.txt)
+#     scripts/pyenv.sh --zk     # target/pyenv-zk: EZKL baseline (scripts/requirements-zk.txt)
+#
+# The install is skipped when the venv's .requirements.sha256 holds the SHA-256 of the
 # current requirements file. Progress goes to stderr; the last line of stdout is the path
 # of the venv's python, so callers can do:
 #
@@ -12,8 +15,11 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-venv="$root/target/pyenv"
-req="$root/scripts/requirements.txt"
+case "${1:-}" in
+    "") venv="$root/target/pyenv"; req="$root/scripts/requirements.txt" ;;
+    --zk) venv="$root/target/pyenv-zk"; req="$root/scripts/requirements-zk.txt" ;;
+    *) echo "usage: $0 [--zk]" >&2; exit 2 ;;
+esac
 marker="$venv/.requirements.sha256"
 base_python="${PYTHON:-python3}"
 py="$venv/bin/python"
@@ -35,7 +41,7 @@ else
     "$base_python" -m venv "$venv"
 fi
 
-log "installing pinned packages from scripts/requirements.txt"
+log "installing pinned packages from ${req#"$root/"}"
 rm -f "$marker"
 "$py" -m pip install --disable-pip-version-check --no-input -q -r "$req" 1>&2
 echo "$want" > "$marker"

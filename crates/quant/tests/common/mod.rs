@@ -21,6 +21,13 @@ pub fn digits_path(name: &str) -> PathBuf {
         .join(name)
 }
 
+/// Path of a file under the workspace's `models/lenet/`.
+pub fn lenet_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../models/lenet")
+        .join(name)
+}
+
 /// Bytes of a committed test model.
 pub fn test_model(name: &str) -> Vec<u8> {
     let path = data_path(name);
