@@ -212,6 +212,40 @@ pub(crate) fn parallel() -> Option<&'static Rayon> {
     .as_ref()
 }
 
+/// Domain prefix of a tensor input's canonical bytes.
+pub const TENSOR_INPUT_DOMAIN: &[u8] = b"verity/input/tensor-f32le\n";
+/// Domain prefix of an image input's canonical bytes.
+pub const IMAGE_INPUT_DOMAIN: &[u8] = b"verity/input/image\n";
+/// Domain prefix of an output's canonical bytes.
+pub const OUTPUT_DOMAIN: &[u8] = b"verity/output/v1\n";
+
+/// The `input_hash` a ticket carries for a tensor input given as little-endian f32 bytes.
+pub fn tensor_input_hash(f32le: &[u8]) -> Hash32 {
+    sha256(&[TENSOR_INPUT_DOMAIN, f32le])
+}
+
+/// The `input_hash` a ticket carries for an image input (the encoded file's bytes).
+pub fn image_input_hash(bytes: &[u8]) -> Hash32 {
+    sha256(&[IMAGE_INPUT_DOMAIN, bytes])
+}
+
+/// The `output_hash` a receipt carries for an output of the integer program: SHA-256 of the
+/// output domain ‖ `0u8` (the integer path) ‖ rank (u32) ‖ each dimension (u32) ‖ `frac_bits`
+/// (u32) ‖ each value (i32), all little-endian.
+pub fn integer_output_hash(shape: &[u32], frac_bits: u32, values: &[i32]) -> Hash32 {
+    let mut bytes = Vec::with_capacity(9 + 4 * shape.len() + 4 * values.len());
+    bytes.push(0u8);
+    bytes.extend_from_slice(&(shape.len() as u32).to_le_bytes());
+    shape
+        .iter()
+        .for_each(|d| bytes.extend_from_slice(&d.to_le_bytes()));
+    bytes.extend_from_slice(&frac_bits.to_le_bytes());
+    values
+        .iter()
+        .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
+    sha256(&[OUTPUT_DOMAIN, &bytes])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,38 +294,4 @@ mod tests {
         let bad = PublicKeyBytes([0xff; 32]);
         assert!(!verify(&bad, b"n", b"m", &SignatureBytes([0; 64])));
     }
-}
-
-/// Domain prefix of a tensor input's canonical bytes.
-pub const TENSOR_INPUT_DOMAIN: &[u8] = b"verity/input/tensor-f32le\n";
-/// Domain prefix of an image input's canonical bytes.
-pub const IMAGE_INPUT_DOMAIN: &[u8] = b"verity/input/image\n";
-/// Domain prefix of an output's canonical bytes.
-pub const OUTPUT_DOMAIN: &[u8] = b"verity/output/v1\n";
-
-/// The `input_hash` a ticket carries for a tensor input given as little-endian f32 bytes.
-pub fn tensor_input_hash(f32le: &[u8]) -> Hash32 {
-    sha256(&[TENSOR_INPUT_DOMAIN, f32le])
-}
-
-/// The `input_hash` a ticket carries for an image input (the encoded file's bytes).
-pub fn image_input_hash(bytes: &[u8]) -> Hash32 {
-    sha256(&[IMAGE_INPUT_DOMAIN, bytes])
-}
-
-/// The `output_hash` a receipt carries for an output of the integer program: SHA-256 of the
-/// output domain ‖ `0u8` (the integer path) ‖ rank (u32) ‖ each dimension (u32) ‖ `frac_bits`
-/// (u32) ‖ each value (i32), all little-endian.
-pub fn integer_output_hash(shape: &[u32], frac_bits: u32, values: &[i32]) -> Hash32 {
-    let mut bytes = Vec::with_capacity(9 + 4 * shape.len() + 4 * values.len());
-    bytes.push(0u8);
-    bytes.extend_from_slice(&(shape.len() as u32).to_le_bytes());
-    shape
-        .iter()
-        .for_each(|d| bytes.extend_from_slice(&d.to_le_bytes()));
-    bytes.extend_from_slice(&frac_bits.to_le_bytes());
-    values
-        .iter()
-        .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
-    sha256(&[OUTPUT_DOMAIN, &bytes])
 }

@@ -381,11 +381,9 @@ impl Params {
             * u128::from(BPS_DENOMINATOR as u16 - a.collusion_bps)
             * (u128::from(price) + u128::from(slash));
         // 2·p* in ppm: 2 · G/10⁴ / (d/10⁴ · (1−r)/10⁴ · (R+S)) · 10⁶.
-        let twice_star = if denominator == 0 {
-            u128::from(a.cap_ppm)
-        } else {
-            2 * gain * u128::from(BPS_DENOMINATOR) * 1_000_000 / denominator
-        };
+        let twice_star = (2 * gain * u128::from(BPS_DENOMINATOR) * 1_000_000)
+            .checked_div(denominator)
+            .unwrap_or(u128::from(a.cap_ppm));
         let floor = if mode == Mode::Tee {
             a.tee_floor_ppm
         } else {
