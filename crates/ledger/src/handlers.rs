@@ -243,6 +243,19 @@ fn debit<S: StateRead>(
     Ok(account)
 }
 
+/// The model `id`, which `sender` must own.
+pub(crate) fn owned_model<S: StateRead>(
+    ov: &mut Overlay<'_, S>,
+    id: &ModelId,
+    sender: Address,
+) -> Result<Model, TxError> {
+    let m: Model = ov.get(&model_key(id)).ok_or(TxError::UnknownModel(*id))?;
+    if m.owner != sender {
+        return Err(TxError::NotModelOwner { owner: m.owner });
+    }
+    Ok(m)
+}
+
 fn node<S: StateRead>(ov: &mut Overlay<'_, S>, addr: &Address) -> Result<Node, TxError> {
     ov.get(&node_key(addr)).ok_or(TxError::UnknownNode(*addr))
 }
@@ -314,10 +327,7 @@ pub(crate) fn apply_payload<S: StateRead>(
             modes,
         } => {
             let key = model_key(model);
-            let mut m: Model = ov.get(&key).ok_or(TxError::UnknownModel(*model))?;
-            if m.owner != sender {
-                return Err(TxError::NotModelOwner { owner: m.owner });
-            }
+            let mut m = owned_model(ov, model, sender)?;
             m.royalty_bps = *royalty_bps;
             m.modes = modes.clone();
             ov.put(&key, &m);

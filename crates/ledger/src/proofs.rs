@@ -48,12 +48,7 @@ pub(crate) fn set_zk_key<S: StateRead>(
     bytes: &[u8],
     events: &mut Vec<EventRecord>,
 ) -> Result<(), TxError> {
-    let mut m: Model = ov
-        .get(&model_key(model))
-        .ok_or(TxError::UnknownModel(*model))?;
-    if m.owner != sender {
-        return Err(TxError::NotModelOwner { owner: m.owner });
-    }
+    let mut m = crate::handlers::owned_model(ov, model, sender)?;
     let Some(program) = m.program else {
         return Err(TxError::Zk(format!(
             "model {model} has no integer program on the ledger; store it first (SetProgram)"

@@ -30,12 +30,7 @@ pub(crate) fn set_program<S: StateRead>(
     output_shape: &[u32],
     events: &mut Vec<EventRecord>,
 ) -> Result<(), TxError> {
-    let mut m: Model = ov
-        .get(&model_key(model))
-        .ok_or(TxError::UnknownModel(*model))?;
-    if m.owner != sender {
-        return Err(TxError::NotModelOwner { owner: m.owner });
-    }
+    let mut m = crate::handlers::owned_model(ov, model, sender)?;
     let program = Program::decode(bytes).map_err(|e| TxError::InvalidProgram(e.to_string()))?;
     let input_len: u64 = m.input.shape.iter().map(|&d| u64::from(d)).product();
     if program.input_len() as u64 != input_len {
