@@ -63,7 +63,7 @@ fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
         "--mode",
         "audited",
         "--faulty-ppm",
-        "100000",
+        "200000",
     ]);
     let n = |k: &str| s[k].as_u64().unwrap();
     assert_eq!(n("answered"), 240, "{s}");
