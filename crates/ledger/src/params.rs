@@ -135,7 +135,8 @@ impl TeeParams {
 /// `p = clamp(2·p*, floor, cap)` with `p* = G / (d·(1−r)·(R+S))`, `G = R·honest_cost_bps/10⁴`:
 /// at that rate skipping the work loses more in expected slashes than it saves. Nodes on
 /// probation (their first `probation_calls` calls, and again after a confirmed fault) are
-/// audited at least at `probation_bps`; TEE calls use `tee_floor_bps` as their floor.
+/// audited at least at `probation_ppm`; TEE calls use `tee_floor_ppm` as their floor, and
+/// signed-mode calls (stake only) are audited at the floor rate.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
@@ -384,12 +385,16 @@ impl Params {
         let twice_star = (2 * gain * u128::from(BPS_DENOMINATOR) * 1_000_000)
             .checked_div(denominator)
             .unwrap_or(u128::from(a.cap_ppm));
-        let floor = if mode == Mode::Tee {
-            a.tee_floor_ppm
-        } else {
-            a.floor_ppm
+        let mut rate = match mode {
+            // Signed mode is priced as stake only: audited at the floor rate.
+            Mode::Signed => a.floor_ppm,
+            Mode::Tee => {
+                twice_star.clamp(u128::from(a.tee_floor_ppm), u128::from(a.cap_ppm)) as u32
+            }
+            Mode::Audited | Mode::Zk => {
+                twice_star.clamp(u128::from(a.floor_ppm), u128::from(a.cap_ppm)) as u32
+            }
         };
-        let mut rate = twice_star.clamp(u128::from(floor), u128::from(a.cap_ppm)) as u32;
         if probation {
             rate = rate.max(a.probation_ppm);
         }

@@ -652,16 +652,19 @@ fn the_rate_follows_the_deterrence_bound_with_floor_cap_and_probation() {
         10_000
     );
     // Tiny stake: the 25 % cap binds; probation lifts a low rate to 10 %; TEE floor 0.5 %.
-    assert_eq!(p.audit_rate_ppm(Mode::Signed, 1_000, 0, false), 250_000);
+    assert_eq!(p.audit_rate_ppm(Mode::Audited, 1_000, 0, false), 250_000);
     assert_eq!(
-        p.audit_rate_ppm(Mode::Signed, 1_000, 1 << 40, true),
+        p.audit_rate_ppm(Mode::Audited, 1_000, 1 << 40, true),
         100_000
     );
     assert_eq!(p.audit_rate_ppm(Mode::Tee, 1_000, 1 << 40, false), 5_000);
     assert_eq!(
-        p.audit_rate_ppm(Mode::Signed, 1_000, 1 << 40, false),
+        p.audit_rate_ppm(Mode::Audited, 1_000, 1 << 40, false),
         10_000
     );
+    // Signed mode: the floor whatever the stake, probation aside.
+    assert_eq!(p.audit_rate_ppm(Mode::Signed, 1_000, 0, false), 10_000);
+    assert_eq!(p.audit_rate_ppm(Mode::Signed, 1_000, 0, true), 100_000);
 }
 
 #[test]

@@ -151,7 +151,8 @@ pub fn slashing_table(params: &Params) -> String {
 pub fn audit_table(params: &Params) -> String {
     let a = &params.audit;
     format!(
-        "rate = clamp(2 * G / (d * (1 - r) * (R + S)), floor, cap)   R price, S slash, G = {} of R\n\
+        "audited/tee rate = clamp(2 * G / (d * (1 - r) * (R + S)), floor, cap)   R price, S slash, G = {} of R\n\
+         signed rate = floor; probation raises any rate to the probation rate\n\
          d (detection) {}   r (collusion) {}\n\
          floor {}   TEE floor {}   cap {}   probation {} for the first {} calls\n\
          reveal window {}   report window {}   known-answer checks {} per audit\n\
