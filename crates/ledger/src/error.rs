@@ -200,7 +200,7 @@ pub enum TxError {
     #[error("attestation refused: {0}")]
     Attestation(String),
     /// Too many items in one transaction.
-    #[error("{what}: {got} items, over the limit of {max}; split the transaction")]
+    #[error("{what}: {got} items; a transaction carries 1 to {max}, so split it or add one")]
     TooManyItems {
         /// What was listed.
         what: &'static str,

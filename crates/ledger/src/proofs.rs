@@ -36,6 +36,7 @@ use crate::{
     tx::CallProof,
     types::*,
 };
+use std::collections::HashMap;
 use verity_quant::Program;
 use verity_zk::groth16::{self, VerifyingKey};
 
@@ -74,6 +75,30 @@ pub(crate) fn set_zk_key<S: StateRead>(
     Ok(())
 }
 
+/// What checking one model's proofs needs, decoded once per transaction.
+struct Verifier {
+    output_shape: Vec<u32>,
+    program: Program,
+    key: VerifyingKey,
+}
+
+impl Verifier {
+    fn load<S: StateRead>(ov: &mut Overlay<'_, S>, model: &ModelId) -> Self {
+        let record: ProgramRecord = ov
+            .get(&program_key(model))
+            .expect("zk calls are accepted only for models with a key, hence a program");
+        let key = ov
+            .get_raw(&zk_key_key(model))
+            .expect("zk calls are accepted only for models with a key");
+        Self {
+            key: VerifyingKey::from_bytes(key).expect("stored keys were checked"),
+            program: Program::decode(&record.bytes.0)
+                .expect("stored programs were checked when stored"),
+            output_shape: record.output_shape,
+        }
+    }
+}
+
 /// `SubmitProofs`: see the module documentation.
 pub(crate) fn submit_proofs<S: StateRead>(
     ov: &mut Overlay<'_, S>,
@@ -82,6 +107,7 @@ pub(crate) fn submit_proofs<S: StateRead>(
     proofs: &[CallProof],
     events: &mut Vec<EventRecord>,
 ) -> Result<(), TxError> {
+    let mut verifiers: HashMap<ModelId, Verifier> = HashMap::new();
     for p in proofs {
         let refused = |reason: String| TxError::Zk(format!("proof of call {}: {reason}", p.call));
         let mut call: Call = ov
@@ -99,11 +125,13 @@ pub(crate) fn submit_proofs<S: StateRead>(
                 call.status
             )));
         }
-        let record: ProgramRecord = ov
-            .get(&program_key(&call.model))
-            .expect("zk calls are accepted only for models with a key, hence a program");
-        let program =
-            Program::decode(&record.bytes.0).expect("stored programs were checked when stored");
+        let Verifier {
+            output_shape,
+            program,
+            key,
+        } = verifiers
+            .entry(call.model)
+            .or_insert_with(|| Verifier::load(ov, &call.model));
         let values = decode_tensor(&p.input, program.input_len()).ok_or_else(|| {
             refused(format!(
                 "the input must be {} finite little-endian f32 values",
@@ -116,7 +144,7 @@ pub(crate) fn submit_proofs<S: StateRead>(
             ));
         }
         let output_hash =
-            crypto::integer_output_hash(&record.output_shape, program.out_frac_bits(), &p.output);
+            crypto::integer_output_hash(output_shape, program.out_frac_bits(), &p.output);
         if output_hash != call.output_hash {
             return Err(refused(
                 "the output does not hash to the receipt's output_hash".into(),
@@ -125,12 +153,7 @@ pub(crate) fn submit_proofs<S: StateRead>(
         let input = program
             .quantize_input(&values)
             .map_err(|e| refused(e.to_string()))?;
-        let key_bytes = ov
-            .get_raw(&zk_key_key(&call.model))
-            .expect("zk calls are accepted only for models with a key")
-            .to_vec();
-        let key = VerifyingKey::from_bytes(&key_bytes).expect("stored keys were checked");
-        match groth16::verify(&key, &input, &p.output, &p.proof) {
+        match groth16::verify(key, &input, &p.output, &p.proof) {
             Ok(()) => {
                 let tx = ctx.tx.unwrap_or_default();
                 pay_out(ov, ctx, &mut call, Evidence::Proof { tx }, events);

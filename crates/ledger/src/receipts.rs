@@ -100,6 +100,7 @@ pub(crate) fn submit<S: StateRead>(
 
     let mut used = Used::default();
     let mut models: HashMap<ModelId, Option<Model>> = HashMap::new();
+    let mut refereeable: HashMap<ModelId, bool> = HashMap::new();
     let mut cursor: QueueCursor = ov.get(QUEUE_KEY).unwrap_or_default();
     let mut verdicts = Vec::with_capacity(calls.len());
     for (i, call) in calls.iter().enumerate() {
@@ -141,7 +142,12 @@ pub(crate) fn submit<S: StateRead>(
                 let audit_rate_ppm = if zk {
                     0
                 } else {
-                    audit_rate(ctx, ov, &node, call)
+                    let model = call.ticket.model;
+                    let refereeable = *refereeable.entry(model).or_insert_with(|| {
+                        ov.get::<ProgramRecord>(&program_key(&model))
+                            .is_some_and(|p| p.macs <= ctx.params.audit.referee_max_macs)
+                    });
+                    audit_rate(ctx, refereeable, &node, call)
                 };
                 let record = Call {
                     id: ids[i],
@@ -201,16 +207,9 @@ pub(crate) fn submit<S: StateRead>(
 }
 
 /// The audit rate of an accepted call (see [`crate::audit`]): 0 when the ledger could not
-/// referee it (no program, or one above the referee's size limit).
-fn audit_rate<S: StateRead>(
-    ctx: &Ctx<'_>,
-    ov: &mut Overlay<'_, S>,
-    node: &Node,
-    call: &PaidCall,
-) -> u32 {
-    let refereeable = ov
-        .get::<ProgramRecord>(&program_key(&call.ticket.model))
-        .is_some_and(|p| p.macs <= ctx.params.audit.referee_max_macs);
+/// referee it (its model has no program, or one above the referee's size limit; looked up once
+/// per model and batch, since programs can be megabytes).
+fn audit_rate(ctx: &Ctx<'_>, refereeable: bool, node: &Node, call: &PaidCall) -> u32 {
     if !refereeable {
         return 0;
     }

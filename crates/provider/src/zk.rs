@@ -65,11 +65,8 @@ pub(crate) fn start(ready: Ready, metrics: Arc<crate::metrics::Metrics>) -> mpsc
 }
 
 fn prove(job: &Job) -> Result<CallProof, String> {
-    let values: Vec<f32> = job
-        .tensor
-        .chunks_exact(4)
-        .map(|c| f32::from_le_bytes(c.try_into().expect("4 bytes")))
-        .collect();
+    let values = verity_ledger::audit::decode_tensor(&job.tensor, job.program.input_len())
+        .ok_or("the stored input does not fit the program")?;
     let input = job
         .program
         .quantize_input(&values)
