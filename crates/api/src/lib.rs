@@ -12,7 +12,9 @@
 #![deny(missing_docs)]
 
 pub mod call;
+pub mod exposure;
 pub use call::*;
+pub use exposure::{ExposureView, NodeExposureView};
 
 use serde::{Deserialize, Serialize};
 use verity_ledger::{

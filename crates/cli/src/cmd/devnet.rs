@@ -9,11 +9,16 @@
 use super::{Ctx, model, traffic};
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use verity_client::Client;
 use verity_gateway::GatewayConfig;
 use verity_ledger::{
-    Amount, Genesis, GenesisAccount, GenesisValidator, Keypair, Mode, ModePrice, Params, Payload,
+    Amount, Genesis, GenesisAccount, GenesisValidator, Keypair, Mode, ModePrice, ModelId, Params,
+    Payload,
 };
 use verity_node::{Home, home};
 use verity_provider::ProviderConfig;
@@ -77,13 +82,18 @@ pub struct Args {
     /// their report deadline).
     #[arg(long)]
     pub no_auditor: bool,
+    /// Start one more provider node this many seconds after the others (during `--traffic`),
+    /// and report when the router gave it its first paid call and its exposure share.
+    #[arg(long, value_name = "SECS")]
+    pub late_node: Option<f64>,
 }
 
 /// Time between the in-process auditor's rounds.
 const AUDIT_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Keys of devnet nodes that exist beside the demo key.
-const NODE_KEYS: usize = 3;
+/// Keys of devnet nodes that exist beside the demo key (one more than run by default, for
+/// `--late-node` or a node started by hand).
+const NODE_KEYS: usize = 4;
 
 /// Create the devnet on first use (or after `--reset`), then run it.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -105,10 +115,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             chain_id: "verity-devnet".into(),
             genesis_time_ms: super::now_ms(),
             params: devnet_params(),
-            accounts: vec![GenesisAccount {
-                address: demo.address(),
-                balance: DEMO_FUNDS,
-            }],
+            accounts: genesis_accounts(ctx, &demo)?,
             validators: vec![GenesisValidator {
                 public_key: key.public(),
                 p2p: args.listen.p2p.to_string(),
@@ -160,13 +167,37 @@ fn node_key_names() -> impl Iterator<Item = String> {
     (1..=NODE_KEYS).map(|i| format!("node-{i}"))
 }
 
-/// Every devnet key the demo account funds: the nodes' and the auditor's.
+/// Every devnet key funded besides the demo account: the nodes', the auditor's and the
+/// gateway's canary key.
 fn funded_key_names() -> impl Iterator<Item = String> {
-    node_key_names().chain(std::iter::once(AUDITOR_KEY.to_string()))
+    node_key_names().chain([AUDITOR_KEY.to_string(), CANARY_KEY.to_string()])
 }
 
 /// Key of the devnet's in-process auditor.
 const AUDITOR_KEY: &str = "auditor";
+
+/// Key that pays the gateway's known-answer canary calls.
+const CANARY_KEY: &str = "canary";
+
+/// Escrow the canary key keeps for canary calls.
+const CANARY_ESCROW: Amount = NODE_FUNDS / 2;
+
+/// The demo account and every funded key, each with its own genesis balance, so that no
+/// devnet account is linked to another by a transfer (the ledger does not count calls between
+/// linked accounts as independent work).
+fn genesis_accounts(ctx: &Ctx, demo: &Keypair) -> Result<Vec<GenesisAccount>> {
+    let mut accounts = vec![GenesisAccount {
+        address: demo.address(),
+        balance: DEMO_FUNDS,
+    }];
+    for name in funded_key_names() {
+        accounts.push(GenesisAccount {
+            address: crate::keyring::load(&ctx.home, &name)?.address(),
+            balance: NODE_FUNDS,
+        });
+    }
+    Ok(accounts)
+}
 
 /// Everything besides the validator. Returns only with `--traffic` (the process exit code) or
 /// on error; otherwise it serves until the process is interrupted.
@@ -197,15 +228,17 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         tokio::spawn(async move { axum::serve(listener, verity_hub::router(store)).await });
         let mut config = GatewayConfig::new(ctx.url.clone());
         config.listen = args.gateway;
+        config.canary = Some(verity_gateway::CanaryConfig::new(crate::keyring::load(
+            &ctx.home, CANARY_KEY,
+        )?));
         verity_gateway::start(config)
             .await
             .context("cannot start the gateway; pass --gateway ADDR to use another address")
     })?;
     let gateway_url = gateway.url().to_string();
 
-    let mut nodes = Vec::new();
-    for (i, name) in node_key_names().take(args.nodes).enumerate() {
-        let key = crate::keyring::load(&ctx.home, &name)?;
+    let node_config = |i: usize, name: &str| -> Result<ProviderConfig> {
+        let key = crate::keyring::load(&ctx.home, name)?;
         let prices = BASE_PRICES
             .iter()
             .map(|&(mode, price)| ModePrice {
@@ -216,7 +249,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         let mut config = ProviderConfig::new(
             key,
             ctx.url.clone(),
-            data.join("nodes").join(&name),
+            data.join("nodes").join(name),
             models.clone(),
             prices,
             NODE_STAKE,
@@ -227,10 +260,40 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
             config.corrupt_ppm = args.faulty_ppm;
         }
         config.software_enclave = Some(verity_provider::tee::DEVNET_ENCLAVE_SEED);
+        Ok(config)
+    };
+    let mut nodes = Vec::new();
+    for (i, name) in node_key_names().take(args.nodes).enumerate() {
         let handle = runtime
-            .block_on(verity_provider::start(config))
+            .block_on(verity_provider::start(node_config(i, &name)?))
             .with_context(|| format!("cannot start provider node {name}"))?;
         nodes.push((name, handle));
+    }
+    let late_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut late_node = None;
+    if let Some(delay) = args.late_node {
+        anyhow::ensure!(
+            args.nodes < NODE_KEYS,
+            "--late-node needs a free node key: run at most {} nodes with it",
+            NODE_KEYS - 1
+        );
+        let name = format!("node-{}", args.nodes + 1);
+        let config = node_config(args.nodes, &name)?;
+        let late = LateNode {
+            name,
+            delay: Duration::from_secs_f64(delay.max(0.0)),
+            ledger: ctx.client(),
+            gateway: verity_client::GatewayClient::new(&gateway_url),
+            model: models[0],
+            mode: args.mode,
+        };
+        let handle = runtime.handle().clone();
+        let stop = late_stop.clone();
+        late_node = Some(
+            std::thread::Builder::new()
+                .name("verity-late-node".into())
+                .spawn(move || late.run(&handle, config, &stop))?,
+        );
     }
 
     if !args.no_auditor {
@@ -273,6 +336,8 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         traffic::QUOTE_WAIT,
     )?;
     let Some(calls) = args.traffic else {
+        // A late node keeps serving once its report is in: its handle lives here.
+        let _late = late_node.map(std::thread::JoinHandle::join);
         runtime.block_on(std::future::pending::<()>());
         unreachable!("pending never completes")
     };
@@ -292,7 +357,20 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         .map(|(id, (name, _))| (*id, name.to_string()))
         .collect();
     let summary = traffic::generate(ctx, &traffic_args, &demo, &named)?;
+    late_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut late_paid = true;
+    if let Some(thread) = late_node {
+        let (node, paid) = thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the late node's thread panicked"))??;
+        late_paid = paid;
+        nodes.push(("late".into(), node));
+    }
     let verdict = traffic::report(&traffic_args, &summary);
+    if !late_paid {
+        eprintln!("error: the late node received no paid call during the traffic");
+        return Ok(1);
+    }
     for (_, node) in nodes {
         runtime.block_on(node.shutdown());
     }
@@ -323,6 +401,82 @@ fn wait_for_blocks(ledger: &Client) -> Result<()> {
     anyhow::bail!("the ledger made no block in 60 s")
 }
 
+/// A provider node started after the others, to watch the router give a newcomer work.
+struct LateNode {
+    name: String,
+    delay: Duration,
+    ledger: Client,
+    gateway: verity_client::GatewayClient,
+    model: ModelId,
+    mode: Mode,
+}
+
+impl LateNode {
+    /// Wait, start the node, then wait (at most [`LATE_NODE_WAIT`], or until `stop` is set and
+    /// a last grace period passed) for the ledger to accept its first paid call, printing its
+    /// exposure share then. Returns the running node and whether it was paid.
+    fn run(
+        self,
+        runtime: &tokio::runtime::Handle,
+        config: ProviderConfig,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<(verity_provider::ProviderHandle, bool)> {
+        std::thread::sleep(self.delay);
+        let started = Instant::now();
+        let node = runtime
+            .block_on(verity_provider::start(config))
+            .with_context(|| format!("cannot start the late node {}", self.name))?;
+        let address = node.address();
+        println!(
+            "late node   {} ({address}) started {:.1} s into the run",
+            self.name,
+            self.delay.as_secs_f64()
+        );
+        let mut stopped_at = None;
+        while started.elapsed() < LATE_NODE_WAIT {
+            if self.ledger.node(&address).is_ok_and(|n| n.served > 0) {
+                let share = self
+                    .gateway
+                    .exposure(&self.model, self.mode, None)
+                    .ok()
+                    .and_then(|v| v.nodes.into_iter().find(|n| n.node == address))
+                    .map_or_else(
+                        || "not reported".to_string(),
+                        |n| format!("{:.2} % ({:?})", 100.0 * n.share, n.standing),
+                    );
+                println!(
+                    "late node   its first paid call was accepted on the ledger {:.1} s after \
+                     it started; exposure share for {} in {} mode: {share}",
+                    started.elapsed().as_secs_f64(),
+                    self.model,
+                    self.mode
+                );
+                return Ok((node, true));
+            }
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let since = *stopped_at.get_or_insert_with(Instant::now);
+                if since.elapsed() > LATE_NODE_GRACE {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        println!(
+            "late node   {} got no paid call accepted in {:.0} s",
+            self.name,
+            started.elapsed().as_secs_f64()
+        );
+        Ok((node, false))
+    }
+}
+
+/// Longest wait for the late node's first paid call.
+const LATE_NODE_WAIT: Duration = Duration::from_secs(180);
+
+/// How long the late node's report keeps waiting once the traffic has ended (receipts are
+/// submitted in batches).
+const LATE_NODE_GRACE: Duration = Duration::from_secs(15);
+
 /// Keep the demo escrow and every node key funded.
 fn top_up(ctx: &Ctx, ledger: &Client, demo: &Keypair) -> Result<()> {
     let timeout = Duration::from_secs(60);
@@ -347,6 +501,16 @@ fn top_up(ctx: &Ctx, ledger: &Client, demo: &Keypair) -> Result<()> {
                 timeout,
             )?;
         }
+    }
+    let canary = crate::keyring::load(&ctx.home, CANARY_KEY)?;
+    if ledger.account(&canary.address())?.account.escrow < CANARY_ESCROW / 2 {
+        ledger.execute(
+            &canary,
+            Payload::EscrowDeposit {
+                amount: CANARY_ESCROW,
+            },
+            timeout,
+        )?;
     }
     Ok(())
 }

@@ -129,6 +129,10 @@ pub struct GatewayArgs {
     /// URL callers reach the gateway at (default: http://LISTEN).
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Name of a funded key (with escrow) that pays known-answer canary calls to new nodes;
+    /// without it the router requires no canaries.
+    #[arg(long)]
+    pub canary_key: Option<String>,
 }
 
 /// Run `verity gateway` until Ctrl-C.
@@ -137,6 +141,11 @@ pub fn gateway(ctx: &Ctx, a: GatewayArgs) -> Result<()> {
     let mut config = GatewayConfig::new(ctx.url.clone());
     config.listen = a.listen;
     config.public_url = a.public_url;
+    if let Some(name) = &a.canary_key {
+        config.canary = Some(verity_gateway::CanaryConfig::new(crate::keyring::load(
+            &ctx.home, name,
+        )?));
+    }
     tokio::runtime::Runtime::new()?.block_on(async move {
         let handle = verity_gateway::start(config).await?;
         println!("Gateway on {} (ledger {})", handle.url(), ctx.url);
