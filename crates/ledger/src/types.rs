@@ -286,7 +286,8 @@ pub struct InputSpec {
     pub dtype: DType,
 }
 
-/// The hardware a node declares, used for the operator's profit-and-loss view.
+/// The hardware a node declares: the operator's profit-and-loss view, and the capacity an
+/// exposure router sends traffic up to.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct HardwareProfile {
     /// GPU model, e.g. `h100-sxm`, `rtx-4090`, or `cpu`.
@@ -295,6 +296,10 @@ pub struct HardwareProfile {
     pub watts: u32,
     /// Purchase cost of the hardware in US cents.
     pub cost_usd_cents: u64,
+    /// Calls per second the node declares it sustains, at least 1. It is a claim, not a proof:
+    /// a router gives a node traffic in proportion to the capacity it has *seen* the node
+    /// serve, and uses this number as the ceiling of what it tries.
+    pub capacity: u32,
 }
 
 /// A node's own price per call for one verification mode.
