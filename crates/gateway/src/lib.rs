@@ -146,7 +146,11 @@ pub async fn start(config: GatewayConfig) -> Result<GatewayHandle, GatewayError>
         config,
     });
     let (stop, stopped) = watch::channel(false);
-    let refresher = tokio::spawn(registry.run(gateway.config.refresh_interval, stopped.clone()));
+    let refresher = tokio::spawn(
+        registry
+            .clone()
+            .run(gateway.config.refresh_interval, stopped.clone()),
+    );
     if let (Some(config), Some(canaries)) = (gateway.config.canary.clone(), canaries) {
         let caller = canary::Canary::new(
             config,

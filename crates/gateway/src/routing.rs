@@ -62,7 +62,7 @@ impl Routing {
     /// The parameters the router runs with against `view` (see the module documentation).
     pub fn params(&self, view: &View) -> RouterParams {
         let mut params = self.params.clone();
-        params.min_stake = view.params.min_stake;
+        params.min_stake = u128::from(view.params.min_stake);
         if self.canaries.is_none() {
             params.canaries_required = 0;
         }
@@ -97,9 +97,9 @@ impl Routing {
             .unwrap_or_default();
         NodeEvidence {
             id: node.operator,
-            stake: node.stake,
+            stake: u128::from(node.stake),
             declared_capacity: f64::from(node.hardware.capacity),
-            price,
+            price: u128::from(price),
             latency_ms: seen.latency_p50_ms,
             jailed: node.jailed_until_ms > view.chain_time_ms,
             fault_probation: node.faults > 0 && on_probation(node),
@@ -123,7 +123,7 @@ impl Routing {
         max_price: Amount,
     ) -> Exposure<Address> {
         let request = Request {
-            max_price,
+            max_price: u128::from(max_price),
             max_latency_ms: None,
         };
         verity_router::assess(
