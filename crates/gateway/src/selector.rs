@@ -101,6 +101,7 @@ mod tests {
             registered_height: 1,
             program: None,
             zk_key: None,
+            record: Default::default(),
         }
     }
 
