@@ -235,5 +235,9 @@ mod tests {
         let mut c = config();
         c.batch_interval = Duration::ZERO;
         assert!(c.validate().unwrap_err().contains("batch_interval"));
+        assert_eq!(config().hardware.capacity, DEFAULT_CAPACITY);
+        let mut c = config();
+        c.hardware.capacity = 0;
+        assert!(c.validate().unwrap_err().contains("--capacity"));
     }
 }

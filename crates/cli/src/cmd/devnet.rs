@@ -22,7 +22,8 @@ use verity_provider::ProviderConfig;
 pub const DEMO_FUNDS: Amount = 1_000_000_000_000_000;
 /// Escrow the demo account keeps for calls.
 const DEMO_ESCROW: Amount = 10_000_000_000_000;
-/// Balance each devnet node key is given (stake plus fees).
+/// Balance each devnet node and auditor key is given at genesis (stake, registration burn and
+/// fees), and topped up to from the demo account when it runs low.
 const NODE_FUNDS: Amount = 100_000_000_000;
 /// Stake each devnet node bonds.
 const NODE_STAKE: Amount = 10_000_000_000;
@@ -101,14 +102,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let demo = crate::keyring::load(&ctx.home, "demo")?;
     if !data.join(home::GENESIS_FILE).exists() {
         let key = home::generate_key();
+        // The node and auditor keys are funded at genesis, not by the demo account: an account
+        // that funds a node is linked to it, and the demo account's calls would then never
+        // count as independent evidence of the nodes' service.
+        let mut accounts = vec![GenesisAccount {
+            address: demo.address(),
+            balance: DEMO_FUNDS,
+        }];
+        for name in funded_key_names() {
+            accounts.push(GenesisAccount {
+                address: crate::keyring::load(&ctx.home, &name)?.address(),
+                balance: NODE_FUNDS,
+            });
+        }
         let genesis = Genesis {
             chain_id: "verity-devnet".into(),
             genesis_time_ms: super::now_ms(),
             params: devnet_params(),
-            accounts: vec![GenesisAccount {
-                address: demo.address(),
-                balance: DEMO_FUNDS,
-            }],
+            accounts,
             validators: vec![GenesisValidator {
                 public_key: key.public(),
                 p2p: args.listen.p2p.to_string(),
@@ -323,7 +334,8 @@ fn wait_for_blocks(ledger: &Client) -> Result<()> {
     anyhow::bail!("the ledger made no block in 60 s")
 }
 
-/// Keep the demo escrow and every node key funded.
+/// Keep the demo escrow and every node key funded (a top-up of an existing account does not
+/// link it to the demo account).
 fn top_up(ctx: &Ctx, ledger: &Client, demo: &Keypair) -> Result<()> {
     let timeout = Duration::from_secs(60);
     if ledger.account(&demo.address())?.account.escrow < DEMO_ESCROW / 2 {
