@@ -338,6 +338,7 @@ async fn market(t: u64, specs: Vec<NodeSpec>) -> Market {
                 gpu: "cpu".into(),
                 watts: 65,
                 cost_usd_cents: 0,
+                capacity: 50,
             },
             models: vec![model],
             prices: spec

@@ -125,7 +125,8 @@ pub enum TxError {
     /// The registrant's balance cannot cover the stake plus the registration burn.
     #[error(
         "registering a node bonds {stake} and burns {burn} (the registration burn, not returned), \
-         {needed} in all, but {account} has {available}; transfer at least {short} more to it"
+         {needed} in all, but {account} has {available}; fund it with \
+         `verity tx transfer --to {account} --amount {short}`"
     )]
     RegistrationUnfunded {
         /// The registrant.

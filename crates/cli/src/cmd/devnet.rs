@@ -27,7 +27,8 @@ use verity_provider::ProviderConfig;
 pub const DEMO_FUNDS: Amount = 1_000_000_000_000_000;
 /// Escrow the demo account keeps for calls.
 const DEMO_ESCROW: Amount = 10_000_000_000_000;
-/// Balance each devnet node key is given (stake plus fees).
+/// Balance each devnet node and auditor key is given at genesis (stake, registration burn and
+/// fees), and topped up to from the demo account when it runs low.
 const NODE_FUNDS: Amount = 100_000_000_000;
 /// Stake each devnet node bonds.
 const NODE_STAKE: Amount = 10_000_000_000;
@@ -111,11 +112,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let demo = crate::keyring::load(&ctx.home, "demo")?;
     if !data.join(home::GENESIS_FILE).exists() {
         let key = home::generate_key();
+        // The node and auditor keys are funded at genesis, not by the demo account: an account
+        // that funds a node is linked to it, and the demo account's calls would then never
+        // count as independent evidence of the nodes' service.
+        let mut accounts = vec![GenesisAccount {
+            address: demo.address(),
+            balance: DEMO_FUNDS,
+        }];
+        for name in funded_key_names() {
+            accounts.push(GenesisAccount {
+                address: crate::keyring::load(&ctx.home, &name)?.address(),
+                balance: NODE_FUNDS,
+            });
+        }
         let genesis = Genesis {
             chain_id: "verity-devnet".into(),
             genesis_time_ms: super::now_ms(),
             params: devnet_params(),
-            accounts: genesis_accounts(ctx, &demo)?,
+            accounts,
             validators: vec![GenesisValidator {
                 public_key: key.public(),
                 p2p: args.listen.p2p.to_string(),
@@ -181,23 +195,6 @@ const CANARY_KEY: &str = "canary";
 
 /// Escrow the canary key keeps for canary calls.
 const CANARY_ESCROW: Amount = NODE_FUNDS / 2;
-
-/// The demo account and every funded key, each with its own genesis balance, so that no
-/// devnet account is linked to another by a transfer (the ledger does not count calls between
-/// linked accounts as independent work).
-fn genesis_accounts(ctx: &Ctx, demo: &Keypair) -> Result<Vec<GenesisAccount>> {
-    let mut accounts = vec![GenesisAccount {
-        address: demo.address(),
-        balance: DEMO_FUNDS,
-    }];
-    for name in funded_key_names() {
-        accounts.push(GenesisAccount {
-            address: crate::keyring::load(&ctx.home, &name)?.address(),
-            balance: NODE_FUNDS,
-        });
-    }
-    Ok(accounts)
-}
 
 /// Everything besides the validator. Returns only with `--traffic` (the process exit code) or
 /// on error; otherwise it serves until the process is interrupted.
@@ -477,7 +474,8 @@ const LATE_NODE_WAIT: Duration = Duration::from_secs(180);
 /// submitted in batches).
 const LATE_NODE_GRACE: Duration = Duration::from_secs(15);
 
-/// Keep the demo escrow and every node key funded.
+/// Keep the demo escrow and every node key funded (a top-up of an existing account does not
+/// link it to the demo account).
 fn top_up(ctx: &Ctx, ledger: &Client, demo: &Keypair) -> Result<()> {
     let timeout = Duration::from_secs(60);
     if ledger.account(&demo.address())?.account.escrow < DEMO_ESCROW / 2 {

@@ -52,6 +52,9 @@ pub struct NodeRunArgs {
     /// Hardware purchase cost in US dollars.
     #[arg(long, default_value_t = 0.0)]
     pub hardware_cost_usd: f64,
+    /// Calls per second the node sustains under load (at least 1); routers send it no more.
+    #[arg(long, default_value_t = verity_provider::config::DEFAULT_CAPACITY)]
+    pub capacity: u32,
     /// Longest time a served call waits for its receipt batch, in milliseconds.
     #[arg(long, default_value_t = 500)]
     pub batch_ms: u64,
@@ -105,6 +108,7 @@ pub fn node(ctx: &Ctx, command: NodeCommand) -> Result<()> {
         gpu: a.gpu,
         watts: a.watts,
         cost_usd_cents: (a.hardware_cost_usd * 100.0).round() as u64,
+        capacity: a.capacity,
     };
     config.batch_interval = Duration::from_millis(a.batch_ms);
     config.batch_max_calls = a.batch_calls;
