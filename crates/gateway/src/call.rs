@@ -189,10 +189,7 @@ impl Gateway {
             input: request.input.clone(),
         };
         let started = Instant::now();
-        let in_flight = self
-            .routing
-            .observations
-            .start(ticket.node, ticket.caller);
+        let in_flight = self.routing.observations.start(ticket.node, ticket.caller);
         let outcome = self.forwarder.infer(&node.endpoint, &infer).await;
         let elapsed = started.elapsed();
         self.metrics.upstream_latency(elapsed);

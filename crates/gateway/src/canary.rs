@@ -213,8 +213,7 @@ impl Canary {
     }
 
     async fn check(&mut self, view: &View, node: Address, model_id: ModelId) -> Verdict {
-        let (Some(known), Some(model)) = (view.nodes.get(&node), view.models.get(&model_id))
-        else {
+        let (Some(known), Some(model)) = (view.nodes.get(&node), view.models.get(&model_id)) else {
             return Verdict::Inconclusive("no longer registered".into());
         };
         let Some((mode, price)) = [Mode::Signed, Mode::Audited, Mode::Tee, Mode::Zk]
@@ -256,7 +255,9 @@ impl Canary {
             input: CallInput::Tensor { values },
         };
         match self.forwarder.infer(&known.node.endpoint, &request).await {
-            Outcome::Failed { code, message } => Verdict::Inconclusive(format!("{code}: {message}")),
+            Outcome::Failed { code, message } => {
+                Verdict::Inconclusive(format!("{code}: {message}"))
+            }
             Outcome::Refused(failure) => {
                 tracing::warn!(
                     %node,

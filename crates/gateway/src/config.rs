@@ -96,9 +96,7 @@ impl GatewayConfig {
             ));
         }
         if self.refresh_interval.is_zero() || self.node_timeout.is_zero() || self.sla.is_zero() {
-            return bad(
-                "refresh_interval, node_timeout and sla must be greater than zero".into(),
-            );
+            return bad("refresh_interval, node_timeout and sla must be greater than zero".into());
         }
         if let Some(canary) = &self.canary
             && (canary.interval.is_zero() || canary.recheck.is_zero())

@@ -59,12 +59,12 @@ pub mod routing;
 mod service;
 pub mod views;
 
+pub use canary::CanaryConfig;
 pub use config::GatewayConfig;
 pub use error::GatewayError;
 pub use forward::MAX_ANSWER_BYTES;
-pub use canary::CanaryConfig;
-pub use verity_router::RouterParams;
 pub use verity_api::{ExposureView, NodeExposureView};
+pub use verity_router::RouterParams;
 pub use views::{Health, ModeOffer, ModelListing};
 
 use std::{future::Future, net::SocketAddr, sync::Arc};

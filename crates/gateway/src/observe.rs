@@ -96,16 +96,18 @@ impl Observations {
     /// `node`'s record so far (all zero if never forwarded to).
     pub fn of(&self, node: &Address) -> NodeObservation {
         let records = self.records.lock().unwrap_or_else(|e| e.into_inner());
-        records.get(node).map_or_else(NodeObservation::default, |r| {
-            let mut sorted: Vec<f64> = r.latencies_ms.iter().copied().collect();
-            sorted.sort_by(f64::total_cmp);
-            NodeObservation {
-                in_flight: r.in_flight,
-                latency_p50_ms: sorted.get(sorted.len() / 2).copied(),
-                sla_misses: r.sla_misses,
-                refusals: r.refusals,
-            }
-        })
+        records
+            .get(node)
+            .map_or_else(NodeObservation::default, |r| {
+                let mut sorted: Vec<f64> = r.latencies_ms.iter().copied().collect();
+                sorted.sort_by(f64::total_cmp);
+                NodeObservation {
+                    in_flight: r.in_flight,
+                    latency_p50_ms: sorted.get(sorted.len() / 2).copied(),
+                    sla_misses: r.sla_misses,
+                    refusals: r.refusals,
+                }
+            })
     }
 
     fn with(&self, node: Address, f: impl FnOnce(&mut Record)) {
@@ -139,9 +141,8 @@ impl InFlight {
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        self.observations.with(self.node, |r| {
-            r.in_flight = r.in_flight.saturating_sub(1)
-        });
+        self.observations
+            .with(self.node, |r| r.in_flight = r.in_flight.saturating_sub(1));
     }
 }
 

@@ -15,11 +15,7 @@
 //! not the expected JSON 400 `malformed_body` (with serde's message), bad query or path values
 //! 400 `missing_parameter` / `invalid_parameter`.
 
-use crate::{
-    error::Failure,
-    service::Gateway,
-    views::Health,
-};
+use crate::{error::Failure, service::Gateway, views::Health};
 use axum::{
     Json, Router,
     body::Bytes,

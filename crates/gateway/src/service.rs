@@ -120,9 +120,9 @@ impl Gateway {
                 ),
             ));
         }
-        let ranked = self
-            .routing
-            .rank(&view, &model.id, mode, cap, |node| self.cooldowns.active(node));
+        let ranked = self.routing.rank(&view, &model.id, mode, cap, |node| {
+            self.cooldowns.active(node)
+        });
         if ranked.is_empty() {
             return Err(Failure::new(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -220,12 +220,9 @@ impl Gateway {
         let view = self.view()?;
         let model = Self::model(&view, &model, mode)?;
         let evidence = self.routing.evidence(&view, &model.id, mode);
-        let exposure = self.routing.exposure(
-            &view,
-            &model.id,
-            mode,
-            max_price.unwrap_or(Amount::MAX),
-        );
+        let exposure =
+            self.routing
+                .exposure(&view, &model.id, mode, max_price.unwrap_or(Amount::MAX));
         let mut nodes: Vec<NodeExposureView> = exposure
             .nodes
             .into_iter()

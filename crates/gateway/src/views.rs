@@ -58,4 +58,3 @@ pub struct Health {
     /// Why the last refresh failed, if it did.
     pub last_error: Option<String>,
 }
-

@@ -508,7 +508,10 @@ async fn quotes_list_eligible_nodes_by_the_router_and_itemize_prices() {
     assert!(quote.chain_time_ms > 0);
     let order: Vec<Address> = quote.candidates.iter().map(|q| q.node).collect();
     assert_eq!(order.len(), 3, "max_candidates");
-    assert!(!order.contains(&e), "e is below the minimum stake: {order:?}");
+    assert!(
+        !order.contains(&e),
+        "e is below the minimum stake: {order:?}"
+    );
     for q in &quote.candidates {
         let p = q.price;
         assert_eq!(p.node + p.royalty + p.verifier + p.protocol, p.price);
@@ -992,7 +995,10 @@ async fn only_nodes_that_pass_a_canary_are_quoted() {
         if decided {
             break view;
         }
-        assert!(std::time::Instant::now() < deadline, "no canary verdicts: {view:?}");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no canary verdicts: {view:?}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     use verity_router::{Ineligibility, Standing};

@@ -439,7 +439,13 @@ impl LateNode {
                     .and_then(|v| v.nodes.into_iter().find(|n| n.node == address))
                     .map_or_else(
                         || "not reported".to_string(),
-                        |n| format!("{:.2} % ({:?})", 100.0 * n.share, n.standing),
+                        |n| {
+                            format!(
+                                "{:.2} % ({})",
+                                100.0 * n.share,
+                                super::exposure::standing(&n.standing)
+                            )
+                        },
                     );
                 println!(
                     "late node   its first paid call was accepted on the ledger {:.1} s after \

@@ -47,13 +47,13 @@ fn render(view: &ExposureView) -> String {
         view.model, view.mode, view.height, view.best_lower
     );
     out.push_str(&format!(
-        "{:<44} {:<26} {:>7} {:>15} {:>8} {:>9} {:>7}\n",
+        "{:<44} {:<30} {:>7} {:>15} {:>8} {:>9} {:>7}\n",
         "node", "standing", "mean", "bounds", "outcomes", "capacity", "share"
     ));
     for n in &view.nodes {
         let q = &n.quality;
         out.push_str(&format!(
-            "{:<44} {:<26} {:>7.4} {:>15} {:>8} {:>9.1} {:>6.2}%\n",
+            "{:<44} {:<30} {:>7.4} {:>15} {:>8} {:>9.1} {:>6.2}%\n",
             n.node.to_string(),
             standing(&n.standing),
             q.mean,
@@ -66,7 +66,10 @@ fn render(view: &ExposureView) -> String {
     if view.nodes.is_empty() {
         out.push_str("(no node lists this model with a price for this mode)\n");
     }
-    out.push_str(&format!("\nformula\n  {}\n", view.formula.replace('\n', "\n  ")));
+    out.push_str(&format!(
+        "\nformula\n  {}\n",
+        view.formula.replace('\n', "\n  ")
+    ));
     let params = serde_json::to_string_pretty(&view.params).unwrap_or_default();
     out.push_str(&format!("parameters\n  {}\n", params.replace('\n', "\n  ")));
     if !view.canaries {
@@ -75,7 +78,8 @@ fn render(view: &ExposureView) -> String {
     out
 }
 
-fn standing(standing: &Standing) -> String {
+/// A node's standing in words, e.g. `pool` or `ineligible: canaries_pending`.
+pub fn standing(standing: &Standing) -> String {
     match standing {
         Standing::Ineligible { reason } => {
             let reason = serde_json::to_value(reason)
