@@ -409,9 +409,11 @@ struct LateNode {
 }
 
 impl LateNode {
-    /// Wait, start the node, then wait (at most [`LATE_NODE_WAIT`], or until `stop` is set and
-    /// a last grace period passed) for the ledger to accept its first paid call, printing its
-    /// exposure share then. Returns the running node and whether it was paid.
+    /// Wait, start the node, then follow it (at most [`LATE_NODE_WAIT`], or until `stop` is set
+    /// and [`LATE_NODE_GRACE`] passed) through three moments, printing each: eligible (its
+    /// canary passed, with the share the router gives it and the first-call time that share
+    /// implies at the current call rate), its first caller's call, and the ledger accepting a
+    /// paid call. Returns the running node and whether it was paid.
     fn run(
         self,
         runtime: &tokio::runtime::Handle,
@@ -420,39 +422,70 @@ impl LateNode {
     ) -> Result<(verity_provider::ProviderHandle, bool)> {
         std::thread::sleep(self.delay);
         let started = Instant::now();
+        let gateway_calls_before = counter(
+            &format!("{}/metrics", self.gateway.url()),
+            "verity_gateway_calls_total{result=\"ok\"}",
+        );
         let node = runtime
             .block_on(verity_provider::start(config))
             .with_context(|| format!("cannot start the late node {}", self.name))?;
         let address = node.address();
+        let node_metrics = format!("{}/metrics", node.endpoint());
+        let served = || counter(&node_metrics, "verity_node_calls_total{model=").unwrap_or(0.0);
         println!(
             "late node   {} ({address}) started {:.1} s into the run",
             self.name,
             self.delay.as_secs_f64()
         );
+        let mut eligible: Option<(Instant, f64)> = None;
+        let mut called = false;
         let mut stopped_at = None;
         while started.elapsed() < LATE_NODE_WAIT {
-            if self.ledger.node(&address).is_ok_and(|n| n.served > 0) {
-                let share = self
+            if eligible.is_none()
+                && let Some(n) = self
                     .gateway
                     .exposure(&self.model, self.mode, None)
                     .ok()
                     .and_then(|v| v.nodes.into_iter().find(|n| n.node == address))
-                    .map_or_else(
-                        || "not reported".to_string(),
-                        |n| {
-                            format!(
-                                "{:.2} % ({})",
-                                100.0 * n.share,
-                                super::exposure::standing(&n.standing)
-                            )
-                        },
-                    );
+                && !matches!(n.standing, verity_router::Standing::Ineligible { .. })
+            {
+                let rate = gateway_calls_before
+                    .zip(counter(
+                        &format!("{}/metrics", self.gateway.url()),
+                        "verity_gateway_calls_total{result=\"ok\"}",
+                    ))
+                    .map(|(before, now)| (now - before) / started.elapsed().as_secs_f64());
+                let expected = match rate {
+                    Some(q) if q > 0.0 && n.share > 0.0 => {
+                        format!("expected first call ≈ {:.2} s at {q:.0} calls/s", 1.0 / (n.share * q))
+                    }
+                    _ => "no call rate to compare with".to_string(),
+                };
                 println!(
-                    "late node   its first paid call was accepted on the ledger {:.1} s after \
-                     it started; exposure share for {} in {} mode: {share}",
+                    "late node   eligible {:.1} s after start (canary passed): {} with {:.2} % \
+                     of {} calls in {} mode; {expected}",
                     started.elapsed().as_secs_f64(),
+                    super::exposure::standing(&n.standing),
+                    100.0 * n.share,
                     self.model,
                     self.mode
+                );
+                eligible = Some((Instant::now(), served()));
+            }
+            if let Some((at, canaries)) = eligible
+                && !called
+                && served() > canaries
+            {
+                called = true;
+                println!(
+                    "late node   first caller's call {:.2} s after it became eligible",
+                    at.elapsed().as_secs_f64()
+                );
+            }
+            if self.ledger.node(&address).is_ok_and(|n| n.served > 1) {
+                println!(
+                    "late node   paid calls accepted on the ledger {:.1} s after it started",
+                    started.elapsed().as_secs_f64()
                 );
                 return Ok((node, true));
             }
@@ -462,7 +495,7 @@ impl LateNode {
                     break;
                 }
             }
-            std::thread::sleep(Duration::from_millis(200));
+            std::thread::sleep(Duration::from_millis(50));
         }
         println!(
             "late node   {} got no paid call accepted in {:.0} s",
@@ -471,6 +504,17 @@ impl LateNode {
         );
         Ok((node, false))
     }
+}
+
+/// The sum of the Prometheus samples at `url` whose line starts with `prefix`.
+fn counter(url: &str, prefix: &str) -> Option<f64> {
+    let text = ureq::get(url).call().ok()?.body_mut().read_to_string().ok()?;
+    Some(
+        text.lines()
+            .filter(|l| l.starts_with(prefix) && l.contains("result=\"ok\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum(),
+    )
 }
 
 /// Longest wait for the late node's first paid call.
