@@ -73,6 +73,8 @@ enum Command {
     /// Measure performance.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
+    /// Simulate the marketplace: the exposure router against other routing policies.
+    Sim(cmd::sim::Args),
 }
 
 fn main() {
@@ -99,6 +101,7 @@ fn main() {
         Command::Audit(c) => cmd::audit::run(&ctx, c),
         Command::Params(c) => cmd::audit::params(&ctx, c),
         Command::Bench(c) => cmd::bench::run(&ctx, c),
+        Command::Sim(a) => cmd::sim::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod model;
 pub mod query;
 pub mod serve;
+pub mod sim;
 pub mod traffic;
 pub mod tx;
 
