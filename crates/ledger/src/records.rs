@@ -20,7 +20,9 @@
 //!
 //! # Linkage
 //! Two accounts are linked when they are the same account or one created the other with a
-//! `Transfer` ([`Account::funded_by`](crate::state::Account::funded_by)). This is the evident
+//! `Transfer` ([`Account::funded_by`](crate::state::Account::funded_by)). Anyone can create an
+//! account for an address they know, but that links it only to themselves, which withholds
+//! credit from their own nodes and models and from no one else's. This is the evident
 //! self-dealing the ledger can see, and no more:
 //! - Two accounts funded by one third account (siblings) are not linked: every account a faucet,
 //!   an exchange or a gateway funds would otherwise be linked to every other, and their calls
