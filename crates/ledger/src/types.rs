@@ -297,8 +297,9 @@ pub struct HardwareProfile {
     /// Purchase cost of the hardware in US cents.
     pub cost_usd_cents: u64,
     /// Calls per second the node declares it sustains, at least 1. It is a claim, not a proof:
-    /// a router gives a node traffic in proportion to the capacity it has *seen* the node
-    /// serve, and uses this number as the ceiling of what it tries.
+    /// the exposure router credits `min(capacity, stake / stake_per_capacity)`, so capacity
+    /// counts only as far as stake backs it, and a node that cannot keep up with the traffic
+    /// it claimed collects SLA misses and refusals, which push it out of the merit pool.
     pub capacity: u32,
 }
 

@@ -18,8 +18,9 @@ pub const DEFAULT_BATCH_MAX_CALLS: usize = 256;
 pub const DEFAULT_BATCH_INTERVAL: Duration = Duration::from_millis(500);
 /// Default declared capacity ([`HardwareProfile::capacity`]), in calls per second: a modest
 /// figure for a small model on a few CPU cores. Declare what the machine sustains under load
-/// with the models it serves; a router sends a node no more than it declares and trusts the
-/// figure only as far as it has seen the node serve it.
+/// with the models it serves: the exposure router credits it only as far as the bonded stake
+/// backs it, and a node that misses its SLA under the traffic it claimed drops out of the
+/// merit pool.
 pub const DEFAULT_CAPACITY: u32 = 50;
 /// Default [`ProviderConfig::drain_timeout`].
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
