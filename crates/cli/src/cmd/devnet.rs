@@ -457,7 +457,10 @@ impl LateNode {
                     .map(|(before, now)| (now - before) / started.elapsed().as_secs_f64());
                 let expected = match rate {
                     Some(q) if q > 0.0 && n.share > 0.0 => {
-                        format!("expected first call ≈ {:.2} s at {q:.0} calls/s", 1.0 / (n.share * q))
+                        format!(
+                            "expected first call ≈ {:.2} s at {q:.0} calls/s",
+                            1.0 / (n.share * q)
+                        )
                     }
                     _ => "no call rate to compare with".to_string(),
                 };
@@ -508,7 +511,12 @@ impl LateNode {
 
 /// The sum of the Prometheus samples at `url` whose line starts with `prefix`.
 fn counter(url: &str, prefix: &str) -> Option<f64> {
-    let text = ureq::get(url).call().ok()?.body_mut().read_to_string().ok()?;
+    let text = ureq::get(url)
+        .call()
+        .ok()?
+        .body_mut()
+        .read_to_string()
+        .ok()?;
     Some(
         text.lines()
             .filter(|l| l.starts_with(prefix) && l.contains("result=\"ok\""))
