@@ -6,44 +6,7 @@ use support::*;
 
 #[test]
 fn a_node_started_late_is_paid_soon_and_its_exposure_is_published() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    let ports = free_ports(8, 4);
-    let [api, p2p, gateway, hub, first_node, ..] = ports[..] else {
-        unreachable!()
-    };
-    let addr = |p: u16| format!("127.0.0.1:{p}");
-    let url = format!("http://{}", addr(api));
-    let summary = dir.path().join("summary.json");
-    let out = run(
-        &home,
-        &url,
-        &[
-            "devnet",
-            "--api",
-            &addr(api),
-            "--p2p",
-            &addr(p2p),
-            "--gateway",
-            &addr(gateway),
-            "--hub",
-            &addr(hub),
-            "--first-node-port",
-            &first_node.to_string(),
-            "--summary-json",
-            summary.to_str().unwrap(),
-            "--traffic",
-            "1500",
-            "--late-node",
-            "1",
-        ],
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "devnet failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (s, stdout) = devnet_traffic(&["--traffic", "1500", "--late-node", "1"]);
     let find = |needle: &str| {
         stdout
             .lines()
@@ -68,7 +31,6 @@ fn a_node_started_late_is_paid_soon_and_its_exposure_is_published() {
         .unwrap_or_else(|| panic!("no wait in: {first}"));
     assert!(wait < 10.0, "{first}");
     find("paid calls accepted on the ledger");
-    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
     assert_eq!(s["answered"].as_u64(), Some(1500), "{s}");
     assert_eq!(s["failed"].as_u64(), Some(0), "{s}");
 }

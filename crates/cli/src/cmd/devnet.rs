@@ -325,11 +325,13 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         "Try: verity call digits-cnn --input models/digits/samples/digit-3.png    ·    Ctrl-C stops"
     );
 
+    let gateway_client = verity_client::GatewayClient::new(&gateway_url);
+    await_canaries(&gateway_client, &models, &nodes)?;
     traffic::await_quotes(
-        &verity_client::GatewayClient::new(&gateway_url),
+        &gateway_client,
         &models,
         Mode::Signed,
-        nodes.len().min(3),
+        1,
         traffic::QUOTE_WAIT,
     )?;
     let Some(calls) = args.traffic else {
@@ -396,6 +398,60 @@ fn wait_for_blocks(ledger: &Client) -> Result<()> {
         std::thread::sleep(Duration::from_millis(50));
     }
     anyhow::bail!("the ledger made no block in 60 s")
+}
+
+/// Wait until the gateway has a canary verdict for every running node and bundled model, and
+/// print the nodes that failed one (the router keeps them out until a later canary passes).
+fn await_canaries(
+    gateway: &verity_client::GatewayClient,
+    models: &[ModelId],
+    nodes: &[(String, verity_provider::ProviderHandle)],
+) -> Result<()> {
+    let deadline = Instant::now() + traffic::QUOTE_WAIT;
+    for model in models {
+        loop {
+            let view = gateway.exposure(model, Mode::Signed, None)?;
+            let pending: Vec<&str> = nodes
+                .iter()
+                .filter(|(_, node)| {
+                    view.nodes
+                        .iter()
+                        .find(|n| n.node == node.address())
+                        .is_none_or(|n| {
+                            n.standing
+                                == verity_router::Standing::Ineligible {
+                                    reason: verity_router::Ineligibility::CanariesPending,
+                                }
+                        })
+                })
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if pending.is_empty() {
+                for (name, node) in nodes {
+                    let failed = view
+                        .nodes
+                        .iter()
+                        .any(|n| n.node == node.address() && n.evidence.canaries_failed > 0);
+                    if failed {
+                        println!(
+                            "  canary      {name} answered a known-answer call for {model} \
+                             wrongly: not routed that model until a later canary passes"
+                        );
+                    }
+                }
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "no canary verdict for {} on model {model} within {} s; check the gateway's \
+                 log and that the canary key has escrow",
+                pending.join(", "),
+                traffic::QUOTE_WAIT.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(())
 }
 
 /// A provider node started after the others, to watch the router give a newcomer work.
