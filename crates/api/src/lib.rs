@@ -12,7 +12,9 @@
 #![deny(missing_docs)]
 
 pub mod call;
+pub mod exposure;
 pub use call::*;
+pub use exposure::{ExposureView, NodeExposureView};
 
 use serde::{Deserialize, Serialize};
 use verity_ledger::{
@@ -64,8 +66,11 @@ pub struct Status {
 pub struct ParamsView {
     /// Chain id.
     pub chain_id: String,
-    /// Fixed total supply.
+    /// Total supply at genesis, fixed.
     pub total_supply: Amount,
+    /// Tokens burned since genesis (registration burns); `total_supply − burned` is in
+    /// circulation.
+    pub burned: Amount,
     /// Genesis time.
     pub genesis_time_ms: TimeMs,
     /// The protocol treasury account.

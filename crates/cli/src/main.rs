@@ -59,6 +59,8 @@ enum Command {
     Call(cmd::call::CallArgs),
     /// Generate paid calls through a gateway and check they all settle exactly once.
     Traffic(cmd::traffic::TrafficArgs),
+    /// Show how a gateway's router treats every node serving a model: formula and shares.
+    Exposure(cmd::exposure::ExposureArgs),
     /// Read the ledger.
     #[command(subcommand)]
     Query(cmd::query::Command),
@@ -71,6 +73,8 @@ enum Command {
     /// Measure performance.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
+    /// Simulate the marketplace: the exposure router against other routing policies.
+    Sim(cmd::sim::Args),
 }
 
 fn main() {
@@ -92,10 +96,12 @@ fn main() {
         Command::Gateway(a) => cmd::serve::gateway(&ctx, a),
         Command::Call(a) => cmd::call::run(&ctx, a),
         Command::Traffic(a) => cmd::traffic::run(&ctx, a),
+        Command::Exposure(a) => cmd::exposure::run(&ctx, a),
         Command::Query(c) => cmd::query::run(&ctx, c),
         Command::Audit(c) => cmd::audit::run(&ctx, c),
         Command::Params(c) => cmd::audit::params(&ctx, c),
         Command::Bench(c) => cmd::bench::run(&ctx, c),
+        Command::Sim(a) => cmd::sim::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

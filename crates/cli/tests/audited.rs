@@ -1,59 +1,16 @@
 //! Verifiable modes through `verity devnet --traffic` with real processes.
 //!
-//! - Audited, with `--faulty-ppm`: node-1 corrupts a share of its outputs; the ledger samples
-//!   calls, node-1 reveals their inputs, the in-process auditor re-executes them, and the
-//!   corrupted ones that were sampled are refunded (node-1 slashed and jailed), while the
-//!   caller's escrow pays for exactly the settled calls.
+//! - Audited, with `--faulty-ppm`: node-1 corrupts a share of its outputs; the gateway's
+//!   known-answer canary may catch it first, and otherwise the ledger samples calls, node-1
+//!   reveals their inputs, the in-process auditor re-executes them, and the corrupted ones that
+//!   were sampled are refunded (node-1 slashed and jailed), while the caller's escrow pays for
+//!   exactly the settled calls.
 //! - Zk: every call is proved by its node after answering and settles on its proof.
 //! - Tee: each node registers a software-enclave key with an attestation document; the
 //!   receipts it signs are accepted and settle.
 
 mod support;
 use support::*;
-
-/// Run `verity devnet --traffic` with `extra` flags; the summary JSON and stdout.
-fn devnet_traffic(extra: &[&str]) -> (serde_json::Value, String) {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
-    let ports = free_ports(7, 3);
-    let [api, p2p, gateway, hub, first_node, _, _] = ports[..] else {
-        unreachable!()
-    };
-    let addr = |p: u16| format!("127.0.0.1:{p}");
-    let url = format!("http://{}", addr(api));
-    let summary = dir.path().join("summary.json");
-    let out = run(
-        &home,
-        &url,
-        &[
-            "devnet",
-            "--api",
-            &addr(api),
-            "--p2p",
-            &addr(p2p),
-            "--gateway",
-            &addr(gateway),
-            "--hub",
-            &addr(hub),
-            "--first-node-port",
-            &first_node.to_string(),
-            "--summary-json",
-            summary.to_str().unwrap(),
-        ]
-        .iter()
-        .chain(extra)
-        .copied()
-        .collect::<Vec<_>>(),
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "devnet failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
-    (s, stdout.into_owned())
-}
 
 #[test]
 fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
@@ -68,12 +25,23 @@ fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
     let n = |k: &str| s[k].as_u64().unwrap();
     assert_eq!(n("answered"), 240, "{s}");
     assert_eq!(n("failed"), 0, "{s}");
-    // Sampled corrupted calls were refunded; the caller paid for exactly the settled ones.
-    assert!(n("refunded") >= 1, "no corrupted call was caught: {s}");
+    // The gateway's canary may catch node-1 before any traffic (a fresh random input is
+    // corrupted with probability 20 %), keeping it off that model; on a model it still serves,
+    // sampled corrupted calls are refunded. The caller pays for exactly the settled calls.
+    let canary_catches = stdout
+        .lines()
+        .filter(|l| l.contains("node-1 answered a known-answer call"))
+        .count();
+    if canary_catches < 2 {
+        assert!(
+            n("refunded") >= 1,
+            "no corrupted call was caught: {s}\n{stdout}"
+        );
+        assert!(stdout.contains("refunded (node at fault)"), "{stdout}");
+    }
     assert_eq!(n("escrow_spent"), n("paid"), "{s}");
     assert!(s["evidence"]["audit"].as_u64().unwrap_or(0) >= 1, "{s}");
     assert!(s["splits_exact"].as_bool().unwrap() && s["ids_distinct"].as_bool().unwrap());
-    assert!(stdout.contains("refunded (node at fault)"), "{stdout}");
 }
 
 #[test]

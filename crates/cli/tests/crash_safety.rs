@@ -150,6 +150,7 @@ fn sigkill_while_settling_loses_nothing_and_pays_once() {
                 gpu: "cpu".into(),
                 watts: 65,
                 cost_usd_cents: 0,
+                capacity: 50,
             },
             models: vec![actors.model],
             prices: vec![ModePrice {

@@ -138,7 +138,20 @@ fn a_third_party_classifier_is_published_served_and_matches_onnxruntime() {
         );
         std::thread::sleep(Duration::from_millis(200));
     }
-    std::thread::sleep(Duration::from_millis(1500)); // the gateway's registry refresh
+    // The gateway quotes the node once its registry view has it and its canary passed.
+    let gateway_client = verity_client::GatewayClient::new(&format!("http://127.0.0.1:{gateway}"));
+    let model_id: verity_ledger::ModelId = model.parse().unwrap();
+    while gateway_client
+        .quote(&model_id, verity_ledger::Mode::Signed, None)
+        .is_err()
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the gateway never quoted the node: {:?}",
+            gateway_client.exposure(&model_id, verity_ledger::Mode::Signed, None)
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
 
     #[derive(serde::Deserialize)]
     struct Inputs {

@@ -6,7 +6,7 @@
 //! the first answer with its receipt; [`GatewayClient::status`] then follows settlement.
 
 use crate::{Client, Result};
-use verity_api::{CallRequest, CallResponse, CallStatusView, Quote, SignedTicket};
+use verity_api::{CallRequest, CallResponse, CallStatusView, ExposureView, Quote, SignedTicket};
 use verity_ledger::{Amount, Hash32, Keypair, Mode, ModelId, Namespaces, Ticket, TimeMs};
 
 /// A client of a gateway's caller API.
@@ -29,6 +29,19 @@ impl GatewayClient {
         let cap = max_price.map_or(String::new(), |p| format!("&max_price={p}"));
         self.0
             .get(&format!("/v1/quote?model={model}&mode={mode}{cap}"))
+    }
+
+    /// How the gateway's router treats every node serving `model` in `mode`: standing, quality
+    /// bounds, verified capacity and exposure share, with the formula and its parameters.
+    pub fn exposure(
+        &self,
+        model: &ModelId,
+        mode: Mode,
+        max_price: Option<Amount>,
+    ) -> Result<ExposureView> {
+        let cap = max_price.map_or(String::new(), |p| format!("&max_price={p}"));
+        self.0
+            .get(&format!("/v1/models/{model}/exposure?mode={mode}{cap}"))
     }
 
     /// Make the call.

@@ -31,6 +31,7 @@ use crate::{
     error::Failure,
     forward::{self, Outcome},
     metrics::CallResult,
+    observe::Finish,
     pricing,
     registry::View,
     service::Gateway,
@@ -188,14 +189,20 @@ impl Gateway {
             input: request.input.clone(),
         };
         let started = Instant::now();
+        let in_flight = self.routing.observations.start(ticket.node, ticket.caller);
         let outcome = self.forwarder.infer(&node.endpoint, &infer).await;
-        self.metrics.upstream_latency(started.elapsed());
+        let elapsed = started.elapsed();
+        self.metrics.upstream_latency(elapsed);
         let (code, message) = match outcome {
-            Outcome::Refused(failure) => return Attempt::Refused(failure),
+            Outcome::Refused(failure) => {
+                in_flight.finish(Finish::Refused);
+                return Attempt::Refused(failure);
+            }
             Outcome::Failed { code, message } => (code, message),
             Outcome::Answered(answer) => {
                 match forward::check_answer(&answer, ticket, &node_key, &view.namespaces) {
                     Ok(()) => {
+                        in_flight.finish(Finish::Answered(elapsed));
                         let price = pricing::breakdown(
                             answer.receipt.price,
                             node,
@@ -214,6 +221,7 @@ impl Gateway {
                 }
             }
         };
+        in_flight.finish(Finish::Failed);
         tracing::warn!(node = %ticket.node, code, "node failed a call: {message}");
         self.cooldowns.start(ticket.node);
         self.metrics.node_failure(ticket.node, code);

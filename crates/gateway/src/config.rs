@@ -4,8 +4,9 @@
 //! values that would make the gateway useless or unbounded (zero intervals, no candidates, a
 //! body limit too small for any call), naming the field and the fix.
 
-use crate::error::GatewayError;
+use crate::{canary::CanaryConfig, error::GatewayError};
 use std::{net::SocketAddr, time::Duration};
+use verity_router::RouterParams;
 
 /// Smallest accepted `max_body_bytes`: a call with one ticket and a tiny input fits in it.
 pub const MIN_BODY_BYTES: usize = 4 * 1024;
@@ -14,7 +15,7 @@ pub const MIN_BODY_BYTES: usize = 4 * 1024;
 pub const MAX_CANDIDATES_LIMIT: usize = 32;
 
 /// Settings of one gateway.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct GatewayConfig {
     /// Base URL of a validator's JSON API, e.g. `http://127.0.0.1:7070`.
     pub ledger_url: String,
@@ -33,6 +34,15 @@ pub struct GatewayConfig {
     pub max_candidates: usize,
     /// How long a node that just failed is ranked after the others.
     pub node_cooldown: Duration,
+    /// The exposure router's published parameters (`min_stake` is always the ledger's).
+    pub router: RouterParams,
+    /// Answers slower than this count as SLA misses against the node.
+    pub sla: Duration,
+    /// Known-answer canary calls, when this gateway has a funded key for them; without, the
+    /// router requires no canaries.
+    pub canary: Option<CanaryConfig>,
+    /// Seed of the router's dispatch draws (reproducible tests); `None` draws from entropy.
+    pub seed: Option<u64>,
 }
 
 impl Default for GatewayConfig {
@@ -46,6 +56,10 @@ impl Default for GatewayConfig {
             max_body_bytes: 8 * 1024 * 1024,
             max_candidates: 3,
             node_cooldown: Duration::from_secs(5),
+            router: RouterParams::default(),
+            sla: Duration::from_secs(2),
+            canary: None,
+            seed: None,
         }
     }
 }
@@ -81,8 +95,13 @@ impl GatewayConfig {
                 "public_url '{url}' must start with http:// or https://"
             ));
         }
-        if self.refresh_interval.is_zero() || self.node_timeout.is_zero() {
-            return bad("refresh_interval and node_timeout must be greater than zero".into());
+        if self.refresh_interval.is_zero() || self.node_timeout.is_zero() || self.sla.is_zero() {
+            return bad("refresh_interval, node_timeout and sla must be greater than zero".into());
+        }
+        if let Some(canary) = &self.canary
+            && (canary.interval.is_zero() || canary.recheck.is_zero())
+        {
+            return bad("canary interval and recheck must be greater than zero".into());
         }
         if !(1..=MAX_CANDIDATES_LIMIT).contains(&self.max_candidates) {
             return bad(format!(

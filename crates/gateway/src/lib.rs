@@ -6,8 +6,9 @@
 //!
 //! ## One call through the gateway
 //! 1. `GET /v1/quote?model=…&mode=…` ranks the eligible nodes (registered, bonded at least
-//!    `min_stake`, serving the model in the mode, within the caller's `max_price`) with the
-//!    [`NodeSelector`] and itemizes each price as settlement will split it.
+//!    `min_stake`, not jailed, past its known-answer canary, serving the model in the mode,
+//!    within the caller's `max_price`) with the exposure router ([`verity_router`], see
+//!    [`routing`]) and itemizes each price as settlement will split it.
 //! 2. The caller signs one ticket per candidate, all with the same nonce, and `POST`s them with
 //!    the input to `/v1/call`. The gateway tries them in order, moving on when a node fails,
 //!    and returns the first answer whose receipt the ledger would pay.
@@ -19,7 +20,8 @@
 //! | `GET /v1/quote?model=<hex>&mode=<signed\|audited\|tee\|zk>[&max_price=N]` | `Quote` |
 //! | `POST /v1/call` (`CallRequest`) | `CallResponse`, or the node's 4xx, or 502 `all_nodes_failed` |
 //! | `GET /v1/calls/{id}` | `CallStatusView` |
-//! | `GET /v1/models` | [`ModelListing`]s |
+//! | `GET /v1/models` | [`ModelListing`]s, in discovery order |
+//! | `GET /v1/models/{id}/exposure?mode=<mode>[&max_price=N]` | [`ExposureView`]: every node's standing, score and share |
 //! | `GET /health` | [`Health`] |
 //! | `GET /metrics` | Prometheus text |
 //!
@@ -43,22 +45,26 @@
 #![deny(missing_docs)]
 
 mod call;
+pub mod canary;
 pub mod config;
 mod cooldown;
 mod error;
 mod forward;
 mod metrics;
+pub mod observe;
 pub mod pricing;
 mod registry;
 mod routes;
-pub mod selector;
+pub mod routing;
 mod service;
 pub mod views;
 
+pub use canary::CanaryConfig;
 pub use config::GatewayConfig;
 pub use error::GatewayError;
 pub use forward::MAX_ANSWER_BYTES;
-pub use selector::{Candidate, CheapestFirst, NodeSelector};
+pub use verity_api::{ExposureView, NodeExposureView};
+pub use verity_router::RouterParams;
 pub use views::{Health, ModeOffer, ModelListing};
 
 use std::{future::Future, net::SocketAddr, sync::Arc};
@@ -103,17 +109,9 @@ fn flatten(
     }
 }
 
-/// Start a gateway with the [`CheapestFirst`] policy and return once it listens (and has read
-/// the ledger once, or logged why it could not).
+/// Start a gateway and return once it listens (and has read the ledger once, or logged why it
+/// could not). With `config.canary` set it also starts the canary caller.
 pub async fn start(config: GatewayConfig) -> Result<GatewayHandle, GatewayError> {
-    start_with_selector(config, Arc::new(CheapestFirst::from_entropy())).await
-}
-
-/// Start a gateway ranking nodes with `selector`.
-pub async fn start_with_selector(
-    config: GatewayConfig,
-    selector: Arc<dyn NodeSelector>,
-) -> Result<GatewayHandle, GatewayError> {
     config.validate()?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -130,10 +128,17 @@ pub async fn start_with_selector(
     let ledger = verity_client::Client::new(&config.ledger_url);
     let registry = registry::Registry::new(ledger.clone());
     registry.refresh().await;
+    let canaries = config.canary.as_ref().map(|_| canary::Canaries::default());
+    let routing = routing::Routing::new(
+        config.router.clone(),
+        config.seed,
+        observe::Observations::new(config.sla),
+        canaries.clone(),
+    );
     let gateway = Arc::new(service::Gateway {
         public_url: url.clone(),
         registry: registry.clone(),
-        selector,
+        routing,
         cooldowns: cooldown::Cooldowns::new(config.node_cooldown),
         metrics: metrics::Metrics::default(),
         forwarder: forward::Forwarder::new(config.node_timeout)?,
@@ -141,7 +146,21 @@ pub async fn start_with_selector(
         config,
     });
     let (stop, stopped) = watch::channel(false);
-    let refresher = tokio::spawn(registry.run(gateway.config.refresh_interval, stopped.clone()));
+    let refresher = tokio::spawn(
+        registry
+            .clone()
+            .run(gateway.config.refresh_interval, stopped.clone()),
+    );
+    if let (Some(config), Some(canaries)) = (gateway.config.canary.clone(), canaries) {
+        let caller = canary::Canary::new(
+            config,
+            registry.clone(),
+            gateway.ledger.clone(),
+            forward::Forwarder::new(gateway.config.node_timeout)?,
+            canaries,
+        );
+        tokio::spawn(caller.run(stopped.clone()));
+    }
     let app = routes::router(gateway.clone());
     let mut server_stopped = stopped;
     let server = tokio::spawn(async move {

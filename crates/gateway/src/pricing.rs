@@ -46,6 +46,7 @@ mod tests {
                 gpu: "cpu".into(),
                 watts: 1,
                 cost_usd_cents: 0,
+                capacity: 1,
             },
             models: vec![],
             prices: prices
@@ -60,6 +61,7 @@ mod tests {
             faults: 0,
             jailed_until_ms: 0,
             enclave_key: None,
+            record: Default::default(),
         }
     }
 

@@ -5,7 +5,8 @@
 //! | `GET /v1/quote?model=<hex>&mode=<mode>[&max_price=N]` | [`verity_api::Quote`] |
 //! | `POST /v1/call` | [`verity_api::CallResponse`] |
 //! | `GET /v1/calls/{id}` | [`verity_api::CallStatusView`] |
-//! | `GET /v1/models` | [`crate::views::ModelListing`] list |
+//! | `GET /v1/models` | [`crate::views::ModelListing`] list, in discovery order |
+//! | `GET /v1/models/{id}/exposure?mode=<mode>[&max_price=N]` | [`verity_api::ExposureView`] |
 //! | `GET /health` | [`crate::views::Health`] (200 ready, 503 not) |
 //! | `GET /metrics` | Prometheus text |
 //!
@@ -25,7 +26,7 @@ use axum::{
 };
 use serde::de::DeserializeOwned;
 use std::{collections::HashMap, str::FromStr, sync::Arc};
-use verity_api::{CallRequest, CallResponse, CallStatusView, Quote};
+use verity_api::{CallRequest, CallResponse, CallStatusView, ExposureView, Quote};
 use verity_ledger::{Amount, CallId, Mode, ModelId};
 
 type Shared = Arc<Gateway>;
@@ -38,6 +39,7 @@ pub fn router(gateway: Shared) -> Router {
         .route("/v1/call", post(call))
         .route("/v1/calls/{id}", get(call_status))
         .route("/v1/models", get(models))
+        .route("/v1/models/{id}/exposure", get(exposure))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(no_route)
@@ -112,6 +114,26 @@ async fn quote(
         .map(|v| parse(Some(v), "max_price"))
         .transpose()?;
     gateway.quote(model, mode, max_price).map(Json)
+}
+
+async fn exposure(
+    State(gateway): State<Shared>,
+    Path(id): Path<String>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<ExposureView>, Failure> {
+    let Query(query) =
+        query.map_err(|e| Failure::bad_request("invalid_parameter", e.body_text()))?;
+    let model: ModelId = parse(Some(&id), "model id")?;
+    let mode: Mode = query
+        .get("mode")
+        .map(|v| parse(Some(v), "mode"))
+        .transpose()?
+        .unwrap_or(Mode::Signed);
+    let max_price: Option<Amount> = query
+        .get("max_price")
+        .map(|v| parse(Some(v), "max_price"))
+        .transpose()?;
+    gateway.exposure(model, mode, max_price).map(Json)
 }
 
 async fn call(

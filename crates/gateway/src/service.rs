@@ -3,8 +3,8 @@
 //!
 //! # Quotes
 //! A quote for `(model, mode, max_price)` lists the nodes eligible in the current registry
-//! view (see [`crate::registry`]) priced at most `max_price`, ranked by the
-//! [`NodeSelector`], cut to `max_candidates`, each with its price itemized by
+//! view (see [`crate::registry`]) priced at most `max_price`, ranked by the exposure router
+//! ([`crate::routing`]), cut to `max_candidates`, each with its price itemized by
 //! [`pricing::breakdown`]. Refusals, in order: `ledger_unavailable` (503, the ledger was never
 //! read), `unknown_model` (404), `mode_not_supported` (400, the model does not allow the mode),
 //! `no_nodes` (503, no eligible node at any price), `price_cap_below_quote` (400, naming the
@@ -18,14 +18,17 @@ use crate::{
     metrics::Metrics,
     pricing,
     registry::{Registry, View},
-    selector::{Candidate, NodeSelector},
+    routing::Routing,
     views::{Health, ModeOffer, ModelListing},
 };
 use axum::http::StatusCode;
 use std::sync::Arc;
-use verity_api::{CallState, CallStatusView, Quote, QuoteCandidate};
+use verity_api::{
+    CallState, CallStatusView, ExposureView, NodeExposureView, Quote, QuoteCandidate,
+};
 use verity_client::{Client, ClientError};
 use verity_ledger::{Amount, CallId, Mode, ModelId, state::Model};
+use verity_router::ModelEvidence;
 
 /// Everything a request needs. Shared by every handler.
 pub struct Gateway {
@@ -35,8 +38,8 @@ pub struct Gateway {
     pub public_url: String,
     /// The refreshed view of the ledger.
     pub registry: Registry,
-    /// Ranks candidates.
-    pub selector: Arc<dyn NodeSelector>,
+    /// Ranks candidates and reports every node's exposure.
+    pub routing: Routing,
     /// Nodes that failed recently.
     pub cooldowns: Cooldowns,
     /// Counters.
@@ -117,24 +120,28 @@ impl Gateway {
                 ),
             ));
         }
-        let candidates = serving
-            .iter()
-            .filter(|(_, price)| *price <= cap)
-            .map(|(known, price)| Candidate {
-                node: known.node.operator,
-                endpoint: known.node.endpoint.clone(),
-                price: *price,
-                cooling_down: self.cooldowns.active(&known.node.operator),
-            })
-            .collect();
-        let ranked = self.selector.rank(model, mode, candidates);
+        let ranked = self.routing.rank(&view, &model.id, mode, cap, |node| {
+            self.cooldowns.active(node)
+        });
+        if ranked.is_empty() {
+            return Err(Failure::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "no_eligible_nodes",
+                format!(
+                    "no node serving model {} in mode {mode} is eligible yet: new nodes must \
+                     pass a known-answer canary first; see GET /v1/models/{}/exposure?mode={mode} \
+                     for each node's standing",
+                    model.id, model.id
+                ),
+            ));
+        }
         let candidates: Vec<QuoteCandidate> = ranked
             .into_iter()
-            .filter_map(|c| {
-                let known = view.nodes.get(&c.node)?;
+            .filter_map(|node| {
+                let known = view.nodes.get(&node)?;
                 let price = known.node.price(mode)?;
                 Some(QuoteCandidate {
-                    node: c.node,
+                    node,
                     endpoint: known.node.endpoint.clone(),
                     price: pricing::breakdown(
                         price,
@@ -158,12 +165,24 @@ impl Gateway {
         })
     }
 
-    /// Every registered model with, per allowed mode, its eligible nodes and price range.
+    /// Every registered model with, per allowed mode, its eligible nodes and price range; in
+    /// discovery order: established models by independent calls, new models in the router's
+    /// exploration slots, rotated every minute of chain time.
     pub fn models(&self) -> Result<Vec<ModelListing>, Failure> {
         let view = self.view()?;
-        Ok(view
+        let params = self.routing.params(&view);
+        let evidence: Vec<ModelEvidence<ModelId>> = view
             .models
             .values()
+            .map(|m| ModelEvidence {
+                id: m.id,
+                independent_calls: m.record.independent_calls,
+            })
+            .collect();
+        let order = verity_router::listing(&params, &evidence, view.chain_time_ms / 60_000);
+        Ok(order
+            .iter()
+            .filter_map(|id| view.models.get(id))
             .map(|model| ModelListing {
                 id: model.id,
                 name: model.name.clone(),
@@ -184,8 +203,53 @@ impl Gateway {
                         }
                     })
                     .collect(),
+                independent_calls: model.record.independent_calls,
+                exploring: model.record.independent_calls < params.model_probation_calls,
             })
             .collect())
+    }
+
+    /// How the router treats every node serving `model` in `mode` for calls capped at
+    /// `max_price`.
+    pub fn exposure(
+        &self,
+        model: ModelId,
+        mode: Mode,
+        max_price: Option<Amount>,
+    ) -> Result<ExposureView, Failure> {
+        let view = self.view()?;
+        let model = Self::model(&view, &model, mode)?;
+        let evidence = self.routing.evidence(&view, &model.id, mode);
+        let exposure =
+            self.routing
+                .exposure(&view, &model.id, mode, max_price.unwrap_or(Amount::MAX));
+        let mut nodes: Vec<NodeExposureView> = exposure
+            .nodes
+            .into_iter()
+            .filter_map(|n| {
+                let evidence = evidence.iter().find(|e| e.id == n.id)?.clone();
+                Some(NodeExposureView {
+                    node: n.id,
+                    standing: n.standing,
+                    quality: n.quality,
+                    verified_capacity: n.verified_capacity,
+                    share: n.share,
+                    evidence,
+                })
+            })
+            .collect();
+        nodes.sort_by(|a, b| b.share.total_cmp(&a.share).then(a.node.cmp(&b.node)));
+        Ok(ExposureView {
+            model: model.id,
+            mode,
+            max_price,
+            height: view.height,
+            canaries: self.routing.canaries.is_some(),
+            formula: exposure.formula.to_string(),
+            params: exposure.params,
+            best_lower: exposure.best_lower,
+            nodes,
+        })
     }
 
     /// Where call `id` is in its life, as the ledger knows it.

@@ -18,6 +18,11 @@ pub struct ModelListing {
     pub input: InputSpec,
     /// One entry per mode the model allows, in the model's order.
     pub modes: Vec<ModeOffer>,
+    /// Calls paid by callers independent of the owner and the serving node, as the ledger
+    /// counts them.
+    pub independent_calls: u64,
+    /// Whether the model is still new, and so placed in the listing's exploration slots.
+    pub exploring: bool,
 }
 
 /// Who serves a model in one mode, and at what prices.

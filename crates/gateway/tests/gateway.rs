@@ -27,7 +27,7 @@ use verity_api::{
     InferResponse, OutputValues, Quote, SignedTicket,
 };
 use verity_client::Client;
-use verity_gateway::{CheapestFirst, GatewayConfig, GatewayHandle};
+use verity_gateway::{GatewayConfig, GatewayHandle};
 use verity_ledger::{
     Address, Amount, DType, Genesis, GenesisAccount, GenesisValidator, HardwareProfile, Hash32,
     InputSpec, Keypair, Mode, ModePrice, ModelId, Namespaces, PaidCall, Params, Payload, Receipt,
@@ -40,7 +40,7 @@ const FUNDS: Amount = 1_000_000_000_000;
 const MIN_STAKE: Amount = 1_000_000;
 const ROYALTY_BPS: u16 = 1_000;
 /// Accounts `100·t + i` (t = 1..=TESTS, i < 20) are funded at genesis; test `t` uses its own.
-const TESTS: u64 = 6;
+const TESTS: u64 = 7;
 
 fn params() -> Params {
     Params {
@@ -338,6 +338,7 @@ async fn market(t: u64, specs: Vec<NodeSpec>) -> Market {
                 gpu: "cpu".into(),
                 watts: 65,
                 cost_usd_cents: 0,
+                capacity: 50,
             },
             models: vec![model],
             prices: spec
@@ -422,10 +423,9 @@ async fn gateway(tweak: impl FnOnce(&mut GatewayConfig)) -> GatewayHandle {
     config.listen = "127.0.0.1:0".parse().unwrap();
     config.refresh_interval = Duration::from_millis(200);
     config.node_timeout = Duration::from_secs(2);
+    config.seed = Some(1);
     tweak(&mut config);
-    verity_gateway::start_with_selector(config, Arc::new(CheapestFirst::seeded(1)))
-        .await
-        .unwrap()
+    verity_gateway::start(config).await.unwrap()
 }
 
 async fn answer(response: reqwest::Response) -> (u16, Value) {
@@ -476,7 +476,7 @@ async fn metric_lines(g: &GatewayHandle) -> String {
 // Tests
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn quotes_rank_cheapest_first_and_itemize_prices() {
+async fn quotes_list_eligible_nodes_by_the_router_and_itemize_prices() {
     let m = market(
         1,
         vec![
@@ -509,11 +509,9 @@ async fn quotes_rank_cheapest_first_and_itemize_prices() {
     let order: Vec<Address> = quote.candidates.iter().map(|q| q.node).collect();
     assert_eq!(order.len(), 3, "max_candidates");
     assert!(
-        (order[0], order[1]) == (b, d) || (order[0], order[1]) == (d, b),
-        "{order:?}"
+        !order.contains(&e),
+        "e is below the minimum stake: {order:?}"
     );
-    assert_eq!(order[2], c);
-    assert!(!order.contains(&e) && !order.contains(&a));
     for q in &quote.candidates {
         let p = q.price;
         assert_eq!(p.node + p.royalty + p.verifier + p.protocol, p.price);
@@ -523,7 +521,8 @@ async fn quotes_rank_cheapest_first_and_itemize_prices() {
         assert_eq!(p.mode_surcharge, 0);
     }
 
-    // Ties are spread: both equally cheap nodes come first sometimes.
+    // Every node is new, so all four eligible ones share the traffic by capacity (equal here):
+    // each is quoted first sometimes, and never e.
     let mut firsts = std::collections::BTreeSet::new();
     for _ in 0..20 {
         let (_, body) = get(&quote_url("mode=signed")).await;
@@ -531,16 +530,53 @@ async fn quotes_rank_cheapest_first_and_itemize_prices() {
     }
     assert_eq!(
         firsts,
-        std::collections::BTreeSet::from([b.to_string(), d.to_string()])
+        std::collections::BTreeSet::from([a, b, c, d].map(|n| n.to_string()))
     );
+
+    // The published exposure: e ineligible (stake), the others on probation with a quarter each.
+    let (status, body) = get(&format!(
+        "{}/v1/models/{}/exposure?mode=signed",
+        g.url(),
+        m.model
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let exposure: verity_api::ExposureView = serde_json::from_value(body).unwrap();
+    assert!(!exposure.canaries);
+    assert_eq!(exposure.params.canaries_required, 0);
+    assert_eq!(exposure.params.min_stake, u128::from(MIN_STAKE));
+    assert_eq!(exposure.nodes.len(), 5, "f has no signed price");
+    let total: f64 = exposure.nodes.iter().map(|n| n.share).sum();
+    assert!((total - 1.0).abs() < 1e-9, "{total}");
+    for n in &exposure.nodes {
+        if n.node == e {
+            assert_eq!(
+                n.standing,
+                verity_router::Standing::Ineligible {
+                    reason: verity_router::Ineligibility::StakeBelowMinimum
+                }
+            );
+            assert_eq!(n.share, 0.0);
+        } else {
+            assert_eq!(n.standing, verity_router::Standing::Probation);
+            assert!((n.share - 0.25).abs() < 1e-9, "{n:?}");
+        }
+    }
+    let (status, body) = get(&format!(
+        "{}/v1/models/{}/exposure?mode=bogus",
+        g.url(),
+        m.model
+    ))
+    .await;
+    assert_eq!((status, code(&body)), (400, "invalid_parameter"), "{body}");
 
     // Audited: f has no signed price, so no surcharge; the others charge 200 more.
     let (_, body) = get(&quote_url("mode=audited")).await;
     let quote: Quote = serde_json::from_value(body).unwrap();
-    assert_eq!(quote.candidates[0].node, f);
-    assert_eq!(quote.candidates[0].price.mode_surcharge, 0);
-    assert_eq!(quote.candidates[1].price.price, 300);
-    assert_eq!(quote.candidates[1].price.mode_surcharge, 200);
+    for q in &quote.candidates {
+        let surcharge = if q.node == f { 0 } else { 200 };
+        assert_eq!(q.price.mode_surcharge, surcharge, "{q:?}");
+    }
 
     let (_, body) = get(&quote_url("mode=signed&max_price=150")).await;
     let quote: Quote = serde_json::from_value(body).unwrap();
@@ -716,8 +752,12 @@ async fn a_call_skips_failing_nodes_checks_receipts_and_settles() {
     .await;
     let quote: Quote = serde_json::from_value(body).unwrap();
     let quoted: Vec<Address> = quote.candidates.iter().map(|q| q.node).collect();
-    assert_eq!(quoted[..2], [addrs[6], addrs[5]], "{quoted:?}");
-    assert_eq!(quoted[2..], addrs[..3]);
+    let mut first_two = quoted[..2].to_vec();
+    first_two.sort();
+    let mut good_ones = vec![addrs[5], addrs[6]];
+    good_ones.sort();
+    assert_eq!(first_two, good_ones, "{quoted:?}");
+    assert!(addrs[..5].contains(&quoted[2]), "{quoted:?}");
 
     // Settlement, as the gateway reports it.
     let (status, body) = get(&response.status_url).await;
@@ -918,4 +958,90 @@ async fn without_a_ledger_the_gateway_reports_unavailable_and_still_shuts_down()
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
     assert!(reqwest::get(format!("{base}/health")).await.is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_nodes_that_pass_a_canary_are_quoted() {
+    let m = market(
+        7,
+        vec![
+            node(Behaviour::Good, 100),
+            node(Behaviour::WrongOutput, 100),
+            node(Behaviour::Closed, 100),
+        ],
+    )
+    .await;
+    let [good, wrong, closed] = [0, 1, 2].map(|i| m.nodes[i].address());
+    let canary_key = m.caller.clone();
+    let g = gateway(move |c| {
+        c.canary = Some(verity_gateway::CanaryConfig {
+            key: canary_key,
+            interval: Duration::from_millis(200),
+            recheck: Duration::from_secs(600),
+        });
+    })
+    .await;
+    let exposure_url = format!("{}/v1/models/{}/exposure?mode=signed", g.url(), m.model);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let exposure = loop {
+        let (status, body) = get(&exposure_url).await;
+        assert_eq!(status, 200, "{body}");
+        let view: verity_api::ExposureView = serde_json::from_value(body).unwrap();
+        let decided = view
+            .nodes
+            .iter()
+            .filter(|n| n.node != closed)
+            .all(|n| n.evidence.canaries_passed + n.evidence.canaries_failed > 0);
+        if decided {
+            break view;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no canary verdicts: {view:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    use verity_router::{Ineligibility, Standing};
+    let standing = |n: Address| {
+        exposure
+            .nodes
+            .iter()
+            .find(|x| x.node == n)
+            .map(|x| (x.standing, x.share))
+            .unwrap()
+    };
+    assert!(exposure.canaries);
+    assert_eq!(exposure.params.canaries_required, 1);
+    assert_eq!(standing(good), (Standing::Probation, 1.0));
+    assert_eq!(
+        standing(wrong),
+        (
+            Standing::Ineligible {
+                reason: Ineligibility::CanaryFailed
+            },
+            0.0
+        )
+    );
+    assert_eq!(
+        standing(closed),
+        (
+            Standing::Ineligible {
+                reason: Ineligibility::CanariesPending
+            },
+            0.0
+        )
+    );
+    let (status, body) = get(&format!(
+        "{}/v1/quote?model={}&mode=signed",
+        g.url(),
+        m.model
+    ))
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let quote: Quote = serde_json::from_value(body).unwrap();
+    let quoted: Vec<Address> = quote.candidates.iter().map(|c| c.node).collect();
+    assert_eq!(quoted, vec![good]);
+    // The canary was an ordinary paid call: the good node holds its receipt.
+    assert!(m.nodes[0].hits() >= 1 && m.nodes[1].hits() >= 1);
+    g.shutdown().await.unwrap();
 }

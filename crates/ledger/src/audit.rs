@@ -43,6 +43,7 @@ use crate::{
     execute::Ctx,
     fifo::{self, Fifo},
     handlers::credit,
+    records,
     settlement::pay_out,
     slashing::{refund, slash},
     state::*,
@@ -377,6 +378,7 @@ fn confirmed<S: StateRead>(
         None => Evidence::Referee,
     };
     pay_out(ov, ctx, &mut call, evidence, events);
+    records::audited(ov, &call, true);
     if let Some(auditor) = auditor {
         reward(ov, ctx, auditor, events);
     }
@@ -399,6 +401,7 @@ fn node_faulted<S: StateRead>(
 ) {
     let mut call: Call = ov.get(&call_key(&audit.call)).expect("audited calls exist");
     refund(ov, ctx, &mut call, offence, events);
+    records::audited(ov, &call, false);
     slash(ov, ctx, call.node, offence, auditor, events);
     close(
         ov,

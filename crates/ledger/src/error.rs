@@ -122,6 +122,32 @@ pub enum TxError {
         /// Required.
         min: Amount,
     },
+    /// The registrant's balance cannot cover the stake plus the registration burn.
+    #[error(
+        "registering a node bonds {stake} and burns {burn} (the registration burn, not returned), \
+         {needed} in all, but {account} has {available}; fund it with \
+         `verity tx transfer --to {account} --amount {short}`"
+    )]
+    RegistrationUnfunded {
+        /// The registrant.
+        account: Address,
+        /// Stake to bond.
+        stake: Amount,
+        /// The `registration_burn` parameter.
+        burn: Amount,
+        /// Stake plus burn.
+        needed: Amount,
+        /// Its balance (after the fee).
+        available: Amount,
+        /// What is missing.
+        short: Amount,
+    },
+    /// A node declared no capacity.
+    #[error(
+        "hardware.capacity is 0; declare the calls per second the node sustains, at least 1 \
+         (`--capacity` of `verity tx register-node`, `verity tx update-node` and `verity node run`)"
+    )]
+    ZeroCapacity,
     /// Unbonding more than bonded.
     #[error("cannot unbond {requested}: only {bonded} is bonded")]
     InsufficientStake {
@@ -235,6 +261,8 @@ impl TxError {
             TxError::NodeExists(_) => "node_exists",
             TxError::UnknownNode(_) => "unknown_node",
             TxError::StakeBelowMinimum { .. } => "stake_below_minimum",
+            TxError::RegistrationUnfunded { .. } => "registration_unfunded",
+            TxError::ZeroCapacity => "zero_capacity",
             TxError::InsufficientStake { .. } => "insufficient_stake",
             TxError::TooManyUnbonding { .. } => "too_many_unbonding",
             TxError::NothingToWithdraw => "nothing_to_withdraw",

@@ -53,6 +53,13 @@ pub enum Event {
         /// Bonded stake.
         stake: Amount,
     },
+    /// Tokens were destroyed: a node's registration burn.
+    RegistrationBurned {
+        /// The node, whose balance paid it.
+        node: Address,
+        /// Base units burned.
+        amount: Amount,
+    },
     /// A node's description changed.
     NodeUpdated {
         /// Node.
@@ -240,6 +247,7 @@ impl Event {
             Event::ModelRegistered { .. } => "ModelRegistered",
             Event::ModelUpdated { .. } => "ModelUpdated",
             Event::NodeRegistered { .. } => "NodeRegistered",
+            Event::RegistrationBurned { .. } => "RegistrationBurned",
             Event::NodeUpdated { .. } => "NodeUpdated",
             Event::StakeBonded { .. } => "StakeBonded",
             Event::UnbondStarted { .. } => "UnbondStarted",
@@ -270,6 +278,7 @@ impl Event {
             Event::ModelRegistered { model, owner, .. } => vec![Model(*model), Account(*owner)],
             Event::ModelUpdated { model, .. } => vec![Model(*model)],
             Event::NodeRegistered { node, .. }
+            | Event::RegistrationBurned { node, .. }
             | Event::NodeUpdated { node }
             | Event::StakeBonded { node, .. }
             | Event::UnbondStarted { node, .. } => vec![Account(*node)],

@@ -120,6 +120,7 @@ impl Ledger {
             chain_id: genesis.chain_id.clone(),
             total_supply: genesis.total_supply(),
             genesis_time_ms: genesis.genesis_time_ms,
+            burned: 0,
             treasury: Address::of_label("treasury"),
             verifier_pool: Address::of_label("verifier-pool"),
         };

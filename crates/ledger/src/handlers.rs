@@ -68,6 +68,9 @@ pub(crate) fn validate_stateless(payload: &Payload, params: &Params) -> Result<(
         } => {
             text("endpoint", endpoint)?;
             text("hardware.gpu", &hardware.gpu)?;
+            if hardware.capacity == 0 {
+                return Err(TxError::ZeroCapacity);
+            }
             if models.len() > params.max_models_per_node as usize {
                 return Err(TxError::TooManyModels {
                     got: models.len(),
@@ -281,8 +284,14 @@ pub(crate) fn apply_payload<S: StateRead>(
     let now = ctx.time_ms;
     match payload {
         Payload::Transfer { to, amount } => {
+            let creates = !ov.contains(&account_key(to));
             debit(ov, &sender, *amount)?;
             credit(ov, to, *amount)?;
+            if creates {
+                let mut account: Account = ov.get(&account_key(to)).expect("credited above");
+                account.funded_by = Some(sender);
+                ov.put(&account_key(to), &account);
+            }
             events.push(ctx.record(Event::Transferred {
                 from: sender,
                 to: *to,
@@ -312,6 +321,7 @@ pub(crate) fn apply_payload<S: StateRead>(
                     registered_height: ctx.height,
                     program: None,
                     zk_key: None,
+                    record: ModelRecord::default(),
                 },
             );
             append(ov, MODELS_KEY, *model);
@@ -355,7 +365,32 @@ pub(crate) fn apply_payload<S: StateRead>(
                 });
             }
             models_exist(ov, models)?;
-            debit(ov, &sender, *stake)?;
+            let burn = ctx.params.registration_burn;
+            let available = ov
+                .get::<Account>(&account_key(&sender))
+                .unwrap_or_default()
+                .balance;
+            let needed = stake.checked_add(burn).ok_or(TxError::Overflow)?;
+            if available < needed {
+                return Err(TxError::RegistrationUnfunded {
+                    account: sender,
+                    stake: *stake,
+                    burn,
+                    needed,
+                    available,
+                    short: needed - available,
+                });
+            }
+            debit(ov, &sender, needed)?;
+            if burn > 0 {
+                let mut chain: ChainInfo = ov.get(CHAIN_KEY).expect("state has genesis");
+                chain.burned = chain.burned.checked_add(burn).ok_or(TxError::Overflow)?;
+                ov.put(CHAIN_KEY, &chain);
+                events.push(ctx.record(Event::RegistrationBurned {
+                    node: sender,
+                    amount: burn,
+                }));
+            }
             ov.put(
                 &key,
                 &Node {
@@ -372,6 +407,7 @@ pub(crate) fn apply_payload<S: StateRead>(
                     faults: 0,
                     jailed_until_ms: 0,
                     enclave_key: None,
+                    record: ServiceRecord::default(),
                 },
             );
             append(ov, NODES_KEY, sender);

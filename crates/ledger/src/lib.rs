@@ -9,6 +9,8 @@
 //! (content hash, owner, royalty, input spec, modes), provider nodes (operator, bonded stake,
 //! endpoint, hardware profile, models, own price per mode), calls (pending or settled), and the
 //! protocol parameters from genesis. See [`state`] for the key layout and the state commitment.
+//! Nodes and models carry service records that count only evidence independent of the party
+//! they favour ([`records`]).
 //!
 //! ## How a call is paid
 //! A caller deposits escrow, signs a [`Ticket`] per call; the node answers and signs a
@@ -18,8 +20,9 @@
 //! arrives before the ticket expires costs the caller nothing: escrow only moves on acceptance.
 //!
 //! ## Invariants
-//! - **Supply is conserved**: balances + escrow + pending calls + bonded and unbonding stake
-//!   always equal the genesis supply; fees and splits are movements between accounts.
+//! - **Supply is conserved**: balances + escrow + prices held by calls + bonded and unbonding
+//!   stake + tokens burned (registration burns, [`state::ChainInfo::burned`]) always equal the
+//!   genesis supply; fees, splits, refunds and slashes are movements between holders.
 //! - **A call is paid at most once**: the call id is the ticket hash and a ticket is accepted
 //!   only if no call with that id exists; settlement pops each call from the queue once.
 //! - **No replay**: a transaction's nonce must equal the sender's nonce, which then advances;
@@ -43,6 +46,7 @@ pub mod outcome;
 pub mod params;
 mod proofs;
 mod receipts;
+pub mod records;
 pub mod settlement;
 pub mod slashing;
 pub mod state;

@@ -31,6 +31,16 @@ pub struct Params {
     pub max_ticket_lifetime_ms: TimeMs,
     /// Stake a node must keep bonded to have calls accepted.
     pub min_stake: Amount,
+    /// Burned from the registrant's balance by `RegisterNode`, besides the stake it bonds.
+    ///
+    /// Stake is returned when a node leaves; the burn is not, so each identity costs this much
+    /// for good. It must exceed what one fresh identity can earn before audits have judged it:
+    /// its probation revenue (`audit.probation_calls` calls at the going price; 200 × about
+    /// 1,000 base units = 2·10⁵ with the defaults) and whatever a router grants a newcomer. Then
+    /// splitting one operation into many identities, to reset probation or to collect a
+    /// newcomer's share many times, loses money, while a real operator pays it once. The
+    /// default is 1 % of the default `min_stake`, 50 times that probation revenue.
+    pub registration_burn: Amount,
     /// Most calls in one receipt batch.
     pub max_calls_per_batch: u32,
     /// Largest encoded transaction.
@@ -291,6 +301,7 @@ impl Default for Params {
             escrow_unlock_ms: 120_000,
             max_ticket_lifetime_ms: 120_000,
             min_stake: 1_000_000_000,
+            registration_burn: 10_000_000,
             max_calls_per_batch: 4_096,
             max_tx_bytes: 2 * 1024 * 1024,
             max_models_per_node: 64,

@@ -11,6 +11,9 @@
 //! verifier = ⌊price · verifier_fee_bps / 10⁴⌋, protocol = ⌊price · protocol_fee_bps / 10⁴⌋,
 //! node = price − the other three. Parameters keep the three shares ≤ 10⁴ bps in total, so the
 //! node's part is never negative and the four parts always sum to the price exactly.
+//!
+//! Every payout, whatever its evidence, also counts the call in its node's and model's records
+//! ([`crate::records`]).
 
 use crate::{
     StateRead,
@@ -18,6 +21,7 @@ use crate::{
     execute::{Ctx, MAX_SETTLEMENTS_PER_BLOCK},
     handlers::credit,
     params::Params,
+    records,
     state::*,
     types::*,
 };
@@ -95,6 +99,7 @@ pub(crate) fn pay_out<S: StateRead>(
     };
     call.split = Some(s);
     ov.put(&call_key(&call.id), call);
+    records::paid(ov, call);
     events.push(ctx.record(Event::CallSettled {
         call: call.id,
         caller: call.caller,

@@ -9,7 +9,7 @@
 //!   at least the challenge window, so calls served before unbonding are judged first.
 //! - Of the slashed amount, `reporter_bps` goes to the auditor whose report proved the offence
 //!   (none when the offence needs no report: silence, a missed or invalid proof); the rest goes to
-//!   the treasury. Nothing is burned, so the supply is conserved.
+//!   the treasury. Nothing of a slash is burned.
 //! - The offender is jailed for `jail_ms` (no receipts accepted, no audits reported) and is on
 //!   probation for its next `probation_calls` calls.
 //! - A node that answers "cannot serve" issues no receipt; it is never sampled, never slashed.
@@ -19,6 +19,7 @@ use crate::{
     events::{Event, EventRecord},
     execute::Ctx,
     handlers::credit,
+    records,
     state::*,
     types::*,
 };
@@ -59,6 +60,7 @@ pub(crate) fn refund<S: StateRead>(
         offence,
     };
     ov.put(&call_key(&call.id), call);
+    records::refunded(ov, call);
     events.push(ctx.record(Event::CallRefunded {
         call: call.id,
         caller: call.caller,
@@ -130,6 +132,7 @@ mod tests {
                 gpu: String::new(),
                 watts: 0,
                 cost_usd_cents: 0,
+                capacity: 1,
             },
             models: vec![],
             prices: vec![],
@@ -141,6 +144,7 @@ mod tests {
             faults,
             jailed_until_ms: 0,
             enclave_key: None,
+            record: ServiceRecord::default(),
         }
     }
 

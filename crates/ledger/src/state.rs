@@ -161,6 +161,10 @@ pub struct Account {
     pub escrow: Amount,
     /// A requested escrow withdrawal; the amount stays in escrow until withdrawn.
     pub escrow_release: Option<Release>,
+    /// The account whose `Transfer` created this one; `None` for genesis accounts and accounts
+    /// first credited by the protocol (fees, settlement). Set once, never changed: it is the
+    /// only on-chain trace of who stands behind a new key (see [`crate::records::linked`]).
+    pub funded_by: Option<Address>,
 }
 
 /// A registered model.
@@ -184,6 +188,61 @@ pub struct Model {
     pub program: Option<Hash32>,
     /// Hash of its Groth16 verifying key, once set; zk-mode calls need it.
     pub zk_key: Option<Hash32>,
+    /// Its paid calls, split by whether the caller is independent of both the model's owner
+    /// and the serving node (see [`crate::records`]).
+    pub record: ModelRecord,
+}
+
+/// Paid calls of a model, as evidence of demand. `independent_calls + linked_calls` is the
+/// number of its calls ever paid out.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct ModelRecord {
+    /// Paid calls whose caller is linked neither to the model's owner nor to the serving node.
+    pub independent_calls: u64,
+    /// Paid calls whose caller is linked to the owner or to the serving node.
+    pub linked_calls: u64,
+}
+
+/// A node's verified service, as evidence of quality. Only the ledger writes it, from calls it
+/// paid or refunded and audits it decided (see [`crate::records`]); the node's own traffic
+/// (calls from its operator or accounts linked to it) counts as `linked_calls` and in no audit
+/// count, so it cannot raise the node's standing.
+#[derive(
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Debug,
+    Default,
+    BorshSerialize,
+    BorshDeserialize,
+    Serialize,
+    Deserialize,
+)]
+pub struct ServiceRecord {
+    /// Paid calls whose caller is not linked to the operator.
+    pub independent_calls: u64,
+    /// Paid calls whose caller is linked to the operator.
+    pub linked_calls: u64,
+    /// Audits of independent callers' calls that confirmed the node's output.
+    pub audits_passed: u64,
+    /// Audits of independent callers' calls that found the node at fault (wrong output, or no
+    /// input revealed in time).
+    pub audits_failed: u64,
+    /// Calls refunded for a fault of the node, whoever the caller: every refund is an offence
+    /// the ledger confirmed, and only the node can commit one.
+    pub refunded_calls: u64,
 }
 
 /// A model's integer program, as the ledger re-executes it when it referees an audit.
@@ -228,6 +287,9 @@ pub struct Node {
     pub jailed_until_ms: TimeMs,
     /// The attested enclave key that signs its tee-mode receipts, once registered.
     pub enclave_key: Option<PublicKeyBytes>,
+    /// What it has served and how audits of it ended, counting only evidence independent of
+    /// its operator.
+    pub record: ServiceRecord,
 }
 
 impl Node {
@@ -410,8 +472,12 @@ pub enum AuditVerdict {
 pub struct ChainInfo {
     /// Chain id.
     pub chain_id: String,
-    /// Fixed total supply.
+    /// Total supply at genesis, fixed: always equal to balances + escrow + prices held by
+    /// calls + bonded and unbonding stake + `burned`.
     pub total_supply: Amount,
+    /// Tokens destroyed so far (registration burns). It grows during a block: read it from the
+    /// state, not from a copy taken at block start.
+    pub burned: Amount,
     /// Genesis time.
     pub genesis_time_ms: TimeMs,
     /// The protocol treasury account.

@@ -286,7 +286,8 @@ pub struct InputSpec {
     pub dtype: DType,
 }
 
-/// The hardware a node declares, used for the operator's profit-and-loss view.
+/// The hardware a node declares: the operator's profit-and-loss view, and the capacity an
+/// exposure router sends traffic up to.
 #[derive(Clone, PartialEq, Eq, Debug, BorshSerialize, BorshDeserialize, Serialize, Deserialize)]
 pub struct HardwareProfile {
     /// GPU model, e.g. `h100-sxm`, `rtx-4090`, or `cpu`.
@@ -295,6 +296,11 @@ pub struct HardwareProfile {
     pub watts: u32,
     /// Purchase cost of the hardware in US cents.
     pub cost_usd_cents: u64,
+    /// Calls per second the node declares it sustains, at least 1. It is a claim, not a proof:
+    /// the exposure router credits `min(capacity, stake / stake_per_capacity)`, so capacity
+    /// counts only as far as stake backs it, and a node that cannot keep up with the traffic
+    /// it claimed collects SLA misses and refusals, which push it out of the merit pool.
+    pub capacity: u32,
 }
 
 /// A node's own price per call for one verification mode.

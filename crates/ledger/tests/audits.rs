@@ -7,7 +7,7 @@ use verity_ledger::{
     audit,
     crypto::{integer_output_hash, tensor_input_hash},
     params::AuditParams,
-    state::{self, Audit, AuditStatus, AuditVerdict, CallStatus},
+    state::{self, Audit, AuditStatus, AuditVerdict, CallStatus, ServiceRecord},
     tx::{AuditReport, Reveal},
     *,
 };
@@ -144,9 +144,14 @@ impl AuditMarket {
 
     /// A signed call on `input`; a dishonest node returns a wrong output hash.
     fn call(&self, nonce: u64, input: &[f32], honest: bool) -> PaidCall {
+        self.call_from(&self.caller, nonce, input, honest)
+    }
+
+    /// [`Self::call`] paid by `caller`.
+    fn call_from(&self, caller: &Keypair, nonce: u64, input: &[f32], honest: bool) -> PaidCall {
         let ns = self.chain.ledger.namespaces();
         let ticket = Ticket {
-            caller: self.caller.address(),
+            caller: caller.address(),
             model: model_id(1),
             node: self.node.address(),
             input_hash: tensor_input_hash(&le_bytes(input)),
@@ -166,7 +171,7 @@ impl AuditMarket {
             time_ms: self.chain.time_ms,
         };
         PaidCall {
-            ticket_signature: ticket.sign(&self.caller, ns),
+            ticket_signature: ticket.sign(caller, ns),
             receipt_signature: receipt.sign(&self.node, ns),
             ticket,
             receipt,
@@ -387,7 +392,81 @@ fn silence_is_refunded_and_slashed_and_unreported_audits_are_refereed() {
         }
     ));
     assert_eq!(m.escrow(), escrow0 + 2 * 1_200);
-    assert_eq!(m.chain.node(&m.node.address()).unwrap().faults, 2);
+    let node = m.chain.node(&m.node.address()).unwrap();
+    assert_eq!(node.faults, 2);
+    // Silence and a mismatch are failed audits; each refund counts.
+    assert_eq!(
+        node.record,
+        ServiceRecord {
+            independent_calls: 1,
+            linked_calls: 0,
+            audits_passed: 1,
+            audits_failed: 2,
+            refunded_calls: 2,
+        }
+    );
+}
+
+#[test]
+fn audits_of_calls_from_linked_callers_count_nowhere_but_their_refunds_do() {
+    let mut m = AuditMarket::new(always());
+    // A key the operator funded pays for calls like any caller.
+    let sock = key(20);
+    let node = m.node.clone();
+    let applied = |o: TxOutcome| assert_eq!(o.status, TxStatus::Applied, "{o:?}");
+    applied(m.chain.run(
+        &node,
+        Payload::Transfer {
+            to: sock.address(),
+            amount: 10_000_000,
+        },
+    ));
+    applied(
+        m.chain
+            .run(&sock, Payload::EscrowDeposit { amount: 5_000_000 }),
+    );
+    let xs = inputs(4);
+    let ids = m.submit(vec![
+        m.call(1, &xs[0], true),
+        m.call(2, &xs[1], false),
+        m.call_from(&sock, 1, &xs[2], true),
+        m.call_from(&sock, 2, &xs[3], false),
+    ]);
+    m.chain.block(&[], 100);
+    let reveals = ids
+        .iter()
+        .zip(&xs)
+        .map(|(&call, x)| Reveal {
+            call,
+            tensor: le_bytes(x),
+            image: None,
+        })
+        .collect();
+    applied(m.chain.run(&node, Payload::RevealInputs { reveals }));
+    m.chain.block(&[], m.chain.params.audit.report_window_ms);
+    let paid = |id: &CallId| matches!(m.status(id), CallStatus::Settled { .. });
+    assert_eq!(
+        ids.iter().map(paid).collect::<Vec<_>>(),
+        [true, false, true, false]
+    );
+    assert_eq!(
+        m.chain.node(&node.address()).unwrap().record,
+        ServiceRecord {
+            independent_calls: 1,
+            linked_calls: 1,
+            audits_passed: 1,
+            audits_failed: 1,
+            refunded_calls: 2,
+        }
+    );
+    let model: state::Model = state::read(&m.chain.state, &state::model_key(&model_id(1))).unwrap();
+    assert_eq!(
+        model.record,
+        state::ModelRecord {
+            independent_calls: 1,
+            linked_calls: 1,
+        }
+    );
 }
 
 #[test]

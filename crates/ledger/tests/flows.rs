@@ -499,6 +499,7 @@ fn node_and_escrow_operations_need_a_node_and_funds() {
             gpu: "cpu".into(),
             watts: 1,
             cost_usd_cents: 0,
+            capacity: 50,
         },
         models: vec![model_id(1)],
         prices: vec![ModePrice {

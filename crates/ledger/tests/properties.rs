@@ -1,6 +1,9 @@
 //! Property tests: random transaction sequences never break the ledger's invariants.
 //!
-//! - total supply is conserved by every block (checked inside `TestChain::block`);
+//! - total supply is conserved by every block, burned tokens included (checked inside
+//!   `TestChain::block`); every registration burns exactly `registration_burn`;
+//! - every paid call counts once in its node's and its model's records, as independent exactly
+//!   when its caller is not linked to the operator (and, for the model, to the owner);
 //! - a call is accepted at most once and settled at most once;
 //! - a replayed ticket is refused as a duplicate; a replayed transaction is rejected;
 //! - the same blocks give the same state root.
@@ -9,7 +12,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
-use verity_ledger::*;
+use verity_ledger::{state, *};
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -28,6 +31,10 @@ enum Op {
     },
     Withdraw {
         who: usize,
+    },
+    Register {
+        who: usize,
+        stake: u64,
     },
     Bond {
         amount: u64,
@@ -52,19 +59,33 @@ enum Op {
     },
 }
 
+/// The callers: the market's caller, two keys it funded, the model owner, and a key the node
+/// operator funded (the only one linked to the node).
+const USERS: usize = 5;
+
+/// Stake and burn small enough for every user to register a node.
+fn params() -> Params {
+    Params {
+        min_stake: 10_000_000,
+        registration_burn: 1_000_000,
+        ..Params::default()
+    }
+}
+
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        (0..4usize, 0..4usize, 0..2_000_000u64).prop_map(|(from, to, amount)| Op::Transfer {
+        (0..USERS, 0..USERS, 0..2_000_000u64).prop_map(|(from, to, amount)| Op::Transfer {
             from,
             to,
             amount
         }),
-        (0..4usize, 0..5_000_000u64).prop_map(|(who, amount)| Op::Deposit { who, amount }),
-        (0..4usize, 0..5_000_000u64).prop_map(|(who, amount)| Op::EscrowWithdraw { who, amount }),
-        (0..4usize).prop_map(|who| Op::Withdraw { who }),
+        (0..USERS, 0..5_000_000u64).prop_map(|(who, amount)| Op::Deposit { who, amount }),
+        (0..USERS, 0..5_000_000u64).prop_map(|(who, amount)| Op::EscrowWithdraw { who, amount }),
+        (0..USERS).prop_map(|who| Op::Withdraw { who }),
+        (0..USERS, 0..30_000_000u64).prop_map(|(who, stake)| Op::Register { who, stake }),
         (0..1_000_000u64).prop_map(|amount| Op::Bond { amount }),
         (0..2_000_000u64).prop_map(|amount| Op::Unbond { amount }),
-        (0..4usize, 1..6usize, 0..3_000u64, 0..3_000u64).prop_map(|(caller, count, price, cap)| {
+        (0..USERS, 1..6usize, 0..3_000u64, 0..3_000u64).prop_map(|(caller, count, price, cap)| {
             Op::Calls {
                 caller,
                 count,
@@ -88,17 +109,21 @@ struct Run {
 
 impl Run {
     fn new() -> Self {
-        let mut m = Market::new(3_000_000);
-        let users = vec![m.caller.clone(), key(10), key(11), m.owner.clone()];
-        for u in &users[1..3] {
-            let from = m.caller.clone();
+        let mut m = Market::with_params(3_000_000, params());
+        let users = vec![m.caller.clone(), key(10), key(11), m.owner.clone(), key(12)];
+        for (from, to) in [(&m.caller, 1), (&m.caller, 2), (&m.node, 4)] {
+            let from = from.clone();
             m.chain.run(
                 &from,
                 Payload::Transfer {
-                    to: u.address(),
+                    to: users[to].address(),
                     amount: 50_000_000,
                 },
             );
+        }
+        // Every user but the market's caller (which has its escrow) can pay for calls at once.
+        for u in &users[1..] {
+            m.chain.run(u, Payload::EscrowDeposit { amount: 3_000_000 });
         }
         Self {
             m,
@@ -141,6 +166,10 @@ impl Run {
             Op::Withdraw { who } => {
                 let u = self.users[who].clone();
                 self.send(&u, Payload::Withdraw);
+            }
+            Op::Register { who, stake } => {
+                let u = self.users[who].clone();
+                self.send(&u, register_node(vec![model_id(1)], stake));
             }
             Op::Bond { amount } => {
                 self.send(&node, Payload::Bond { amount });
@@ -202,6 +231,59 @@ impl Run {
         }
     }
 
+    /// The burned total is the burn times the registrations, and the records classify every
+    /// paid call by who paid it: only users[4] (funded by the operator) is linked to the node,
+    /// and only it and the owner are linked for the model.
+    fn check_burns_and_records(&self) {
+        let chain = &self.m.chain;
+        let registered = chain
+            .events
+            .iter()
+            .filter(|e| matches!(e.event, Event::NodeRegistered { .. }))
+            .count() as u64;
+        assert_eq!(
+            chain.chain_info().burned,
+            registered * params().registration_burn
+        );
+        let (node, owner, sock) = (
+            self.m.node.address(),
+            self.m.owner.address(),
+            self.users[4].address(),
+        );
+        assert_eq!(chain.account(&sock).funded_by, Some(node));
+        let (mut node_linked, mut model_linked, mut total) = (0, 0, 0);
+        for e in &chain.events {
+            if let Event::CallSettled {
+                caller, node: n, ..
+            } = &e.event
+            {
+                assert_eq!(*n, node);
+                total += 1;
+                node_linked += u64::from(*caller == sock);
+                model_linked += u64::from(*caller == sock || *caller == owner);
+            }
+        }
+        let record = chain.node(&node).unwrap().record;
+        assert_eq!(
+            (record.independent_calls, record.linked_calls),
+            (total - node_linked, node_linked)
+        );
+        assert_eq!(
+            (
+                record.audits_passed,
+                record.audits_failed,
+                record.refunded_calls
+            ),
+            (0, 0, 0)
+        );
+        let model: state::Model =
+            state::read(&chain.state, &state::model_key(&model_id(1))).unwrap();
+        assert_eq!(
+            (model.record.independent_calls, model.record.linked_calls),
+            (total - model_linked, model_linked)
+        );
+    }
+
     fn check_calls_paid_once(&self) {
         let mut accepted = BTreeSet::new();
         let mut settled = BTreeMap::new();
@@ -238,6 +320,7 @@ proptest! {
         // Let everything settle.
         run.m.chain.block(&[], 1_000_000);
         run.check_calls_paid_once();
+        run.check_burns_and_records();
         let pending = run.m.chain.events.iter().filter(|e| matches!(e.event, Event::CallAccepted { .. })).count();
         let settled = run.m.chain.events.iter().filter(|e| matches!(e.event, Event::CallSettled { .. })).count();
         prop_assert_eq!(pending, settled, "every accepted call settles once its window closes");

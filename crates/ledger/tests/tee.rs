@@ -62,6 +62,7 @@ impl TeeMarket {
                 gpu: "h100".into(),
                 watts: 700,
                 cost_usd_cents: 2_750_000,
+                capacity: 50,
             },
             models: vec![model_id(1)],
             prices: vec![ModePrice {

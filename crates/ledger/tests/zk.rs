@@ -76,6 +76,7 @@ impl ZkMarket {
                     gpu: "cpu".into(),
                     watts: 65,
                     cost_usd_cents: 0,
+                    capacity: 50,
                 },
                 models: vec![model_id(1)],
                 prices: vec![ModePrice {

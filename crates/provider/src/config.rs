@@ -16,6 +16,12 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7080";
 pub const DEFAULT_BATCH_MAX_CALLS: usize = 256;
 /// Default [`ProviderConfig::batch_interval`].
 pub const DEFAULT_BATCH_INTERVAL: Duration = Duration::from_millis(500);
+/// Default declared capacity ([`HardwareProfile::capacity`]), in calls per second: a modest
+/// figure for a small model on a few CPU cores. Declare what the machine sustains under load
+/// with the models it serves: the exposure router credits it only as far as the bonded stake
+/// backs it, and a node that misses its SLA under the traffic it claimed drops out of the
+/// merit pool.
+pub const DEFAULT_CAPACITY: u32 = 50;
 /// Default [`ProviderConfig::drain_timeout`].
 pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// File name of the receipt queue inside [`ProviderConfig::data_dir`].
@@ -73,7 +79,7 @@ pub struct ProviderConfig {
 
 impl ProviderConfig {
     /// A configuration with the defaults: listen on [`DEFAULT_LISTEN`], no extra model sources,
-    /// CPU hardware with no declared power or cost, batches of up to [`DEFAULT_BATCH_MAX_CALLS`]
+    /// CPU hardware with no declared power or cost and [`DEFAULT_CAPACITY`], batches of up to [`DEFAULT_BATCH_MAX_CALLS`]
     /// every [`DEFAULT_BATCH_INTERVAL`], default input limits, one worker per core, and a
     /// [`DEFAULT_DRAIN_TIMEOUT`].
     pub fn new(
@@ -98,6 +104,7 @@ impl ProviderConfig {
                 gpu: "cpu".into(),
                 watts: 0,
                 cost_usd_cents: 0,
+                capacity: DEFAULT_CAPACITY,
             },
             batch_max_calls: DEFAULT_BATCH_MAX_CALLS,
             batch_interval: DEFAULT_BATCH_INTERVAL,
@@ -132,6 +139,13 @@ impl ProviderConfig {
         }
         if has_duplicates(&self.models) {
             return Err("a model is listed twice; list each model once".into());
+        }
+        if self.hardware.capacity == 0 {
+            return Err(
+                "hardware capacity is 0; declare the calls per second the node sustains, at least 1 \
+                 (--capacity)"
+                    .into(),
+            );
         }
         if self.prices.is_empty() {
             return Err("no price set; give a price for at least one mode (e.g. signed)".into());
@@ -222,5 +236,9 @@ mod tests {
         let mut c = config();
         c.batch_interval = Duration::ZERO;
         assert!(c.validate().unwrap_err().contains("batch_interval"));
+        assert_eq!(config().hardware.capacity, DEFAULT_CAPACITY);
+        let mut c = config();
+        c.hardware.capacity = 0;
+        assert!(c.validate().unwrap_err().contains("--capacity"));
     }
 }

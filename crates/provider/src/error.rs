@@ -110,19 +110,21 @@ pub enum ProviderError {
         /// What is missing.
         short: Amount,
     },
-    /// The account cannot pay for the stake and fee of a registration.
+    /// The account cannot pay for the stake, registration burn and fee of a registration.
     #[error(
-        "account {address} has a balance of {available}, but registering needs {needed} (stake {stake} + fee {fee}); fund it with `verity tx transfer --to {address} --amount {short}`"
+        "account {address} has a balance of {available}, but registering needs {needed} (stake {stake} + registration burn {burn} + fee {fee}); fund it with `verity tx transfer --to {address} --amount {short}`"
     )]
     InsufficientBalance {
         /// The node's account.
         address: Address,
         /// Its balance.
         available: Amount,
-        /// Stake plus fee.
+        /// Stake plus burn plus fee.
         needed: Amount,
         /// The stake.
         stake: Amount,
+        /// The ledger's `registration_burn`, destroyed at registration.
+        burn: Amount,
         /// The fee.
         fee: Amount,
         /// What is missing.

@@ -12,7 +12,7 @@
 //!      model (verifiable modes need the deterministic integer path).
 //! 3. **Registration**: a node not yet registered submits `RegisterNode` (stake, endpoint,
 //!    hardware, models, prices) once it has checked the stake is at least the minimum and its
-//!    balance covers stake and fee; a registered node submits `UpdateNode` if its endpoint,
+//!    balance covers stake, registration burn and fee; a registered node submits `UpdateNode` if its endpoint,
 //!    hardware, models or prices differ from the configuration, and must still have the minimum
 //!    stake bonded. Either waits for the transaction's outcome.
 //!
@@ -294,13 +294,15 @@ fn register(
                     min: params.min_stake,
                 });
             }
-            let needed = config.stake.saturating_add(fee);
+            let burn = params.registration_burn;
+            let needed = config.stake.saturating_add(burn).saturating_add(fee);
             if account.account.balance < needed {
                 return Err(ProviderError::InsufficientBalance {
                     address,
                     available: account.account.balance,
                     needed,
                     stake: config.stake,
+                    burn,
                     fee,
                     short: needed - account.account.balance,
                 });

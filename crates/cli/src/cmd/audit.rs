@@ -69,6 +69,7 @@ pub fn ensure_bonded(client: &Client, key: &Keypair) -> Result<()> {
                 gpu: "cpu".into(),
                 watts: 65,
                 cost_usd_cents: 0,
+                capacity: verity_provider::config::DEFAULT_CAPACITY,
             },
             models: vec![],
             prices: vec![ModePrice {
@@ -81,9 +82,15 @@ pub fn ensure_bonded(client: &Client, key: &Keypair) -> Result<()> {
     )?;
     if let TxStatus::Failed { message, .. } | TxStatus::Rejected { message, .. } = outcome.status {
         bail!(
-            "cannot bond {} as an auditor: {message}; fund it with at least {} and retry",
+            "cannot bond {} as an auditor: {message}; fund it with at least {} (minimum stake \
+             {} + registration burn {} + fee) and retry",
             key.address(),
-            params.min_stake
+            params
+                .min_stake
+                .saturating_add(params.registration_burn)
+                .saturating_add(params.required_fee(0)),
+            params.min_stake,
+            params.registration_burn
         );
     }
     Ok(())

@@ -170,6 +170,7 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
                     gpu: "cpu".into(),
                     watts: 65,
                     cost_usd_cents: 0,
+                    capacity: verity_provider::config::DEFAULT_CAPACITY,
                 },
                 models: vec![model],
                 prices: vec![verity_ledger::ModePrice {

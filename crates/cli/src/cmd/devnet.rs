@@ -9,11 +9,16 @@
 use super::{Ctx, model, traffic};
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::Arc,
+    time::{Duration, Instant},
+};
 use verity_client::Client;
 use verity_gateway::GatewayConfig;
 use verity_ledger::{
-    Amount, Genesis, GenesisAccount, GenesisValidator, Keypair, Mode, ModePrice, Params, Payload,
+    Amount, Genesis, GenesisAccount, GenesisValidator, Keypair, Mode, ModePrice, ModelId, Params,
+    Payload,
 };
 use verity_node::{Home, home};
 use verity_provider::ProviderConfig;
@@ -22,7 +27,8 @@ use verity_provider::ProviderConfig;
 pub const DEMO_FUNDS: Amount = 1_000_000_000_000_000;
 /// Escrow the demo account keeps for calls.
 const DEMO_ESCROW: Amount = 10_000_000_000_000;
-/// Balance each devnet node key is given (stake plus fees).
+/// Balance each devnet node and auditor key is given at genesis (stake, registration burn and
+/// fees), and topped up to from the demo account when it runs low.
 const NODE_FUNDS: Amount = 100_000_000_000;
 /// Stake each devnet node bonds.
 const NODE_STAKE: Amount = 10_000_000_000;
@@ -77,13 +83,18 @@ pub struct Args {
     /// their report deadline).
     #[arg(long)]
     pub no_auditor: bool,
+    /// Start one more provider node this many seconds after the others (during `--traffic`),
+    /// and report when the router gave it its first paid call and its exposure share.
+    #[arg(long, value_name = "SECS")]
+    pub late_node: Option<f64>,
 }
 
 /// Time between the in-process auditor's rounds.
 const AUDIT_INTERVAL: Duration = Duration::from_millis(500);
 
-/// Keys of devnet nodes that exist beside the demo key.
-const NODE_KEYS: usize = 3;
+/// Keys of devnet nodes that exist beside the demo key (one more than run by default, for
+/// `--late-node` or a node started by hand).
+const NODE_KEYS: usize = 4;
 
 /// Create the devnet on first use (or after `--reset`), then run it.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
@@ -101,14 +112,24 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     let demo = crate::keyring::load(&ctx.home, "demo")?;
     if !data.join(home::GENESIS_FILE).exists() {
         let key = home::generate_key();
+        // The node and auditor keys are funded at genesis, not by the demo account: an account
+        // that funds a node is linked to it, and the demo account's calls would then never
+        // count as independent evidence of the nodes' service.
+        let mut accounts = vec![GenesisAccount {
+            address: demo.address(),
+            balance: DEMO_FUNDS,
+        }];
+        for name in funded_key_names() {
+            accounts.push(GenesisAccount {
+                address: crate::keyring::load(&ctx.home, &name)?.address(),
+                balance: NODE_FUNDS,
+            });
+        }
         let genesis = Genesis {
             chain_id: "verity-devnet".into(),
             genesis_time_ms: super::now_ms(),
             params: devnet_params(),
-            accounts: vec![GenesisAccount {
-                address: demo.address(),
-                balance: DEMO_FUNDS,
-            }],
+            accounts,
             validators: vec![GenesisValidator {
                 public_key: key.public(),
                 p2p: args.listen.p2p.to_string(),
@@ -160,13 +181,20 @@ fn node_key_names() -> impl Iterator<Item = String> {
     (1..=NODE_KEYS).map(|i| format!("node-{i}"))
 }
 
-/// Every devnet key the demo account funds: the nodes' and the auditor's.
+/// Every devnet key funded besides the demo account: the nodes', the auditor's and the
+/// gateway's canary key.
 fn funded_key_names() -> impl Iterator<Item = String> {
-    node_key_names().chain(std::iter::once(AUDITOR_KEY.to_string()))
+    node_key_names().chain([AUDITOR_KEY.to_string(), CANARY_KEY.to_string()])
 }
 
 /// Key of the devnet's in-process auditor.
 const AUDITOR_KEY: &str = "auditor";
+
+/// Key that pays the gateway's known-answer canary calls.
+const CANARY_KEY: &str = "canary";
+
+/// Escrow the canary key keeps for canary calls.
+const CANARY_ESCROW: Amount = NODE_FUNDS / 2;
 
 /// Everything besides the validator. Returns only with `--traffic` (the process exit code) or
 /// on error; otherwise it serves until the process is interrupted.
@@ -197,15 +225,17 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         tokio::spawn(async move { axum::serve(listener, verity_hub::router(store)).await });
         let mut config = GatewayConfig::new(ctx.url.clone());
         config.listen = args.gateway;
+        config.canary = Some(verity_gateway::CanaryConfig::new(crate::keyring::load(
+            &ctx.home, CANARY_KEY,
+        )?));
         verity_gateway::start(config)
             .await
             .context("cannot start the gateway; pass --gateway ADDR to use another address")
     })?;
     let gateway_url = gateway.url().to_string();
 
-    let mut nodes = Vec::new();
-    for (i, name) in node_key_names().take(args.nodes).enumerate() {
-        let key = crate::keyring::load(&ctx.home, &name)?;
+    let node_config = |i: usize, name: &str| -> Result<ProviderConfig> {
+        let key = crate::keyring::load(&ctx.home, name)?;
         let prices = BASE_PRICES
             .iter()
             .map(|&(mode, price)| ModePrice {
@@ -216,7 +246,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         let mut config = ProviderConfig::new(
             key,
             ctx.url.clone(),
-            data.join("nodes").join(&name),
+            data.join("nodes").join(name),
             models.clone(),
             prices,
             NODE_STAKE,
@@ -227,10 +257,40 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
             config.corrupt_ppm = args.faulty_ppm;
         }
         config.software_enclave = Some(verity_provider::tee::DEVNET_ENCLAVE_SEED);
+        Ok(config)
+    };
+    let mut nodes = Vec::new();
+    for (i, name) in node_key_names().take(args.nodes).enumerate() {
         let handle = runtime
-            .block_on(verity_provider::start(config))
+            .block_on(verity_provider::start(node_config(i, &name)?))
             .with_context(|| format!("cannot start provider node {name}"))?;
         nodes.push((name, handle));
+    }
+    let late_stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut late_node = None;
+    if let Some(delay) = args.late_node {
+        anyhow::ensure!(
+            args.nodes < NODE_KEYS,
+            "--late-node needs a free node key: run at most {} nodes with it",
+            NODE_KEYS - 1
+        );
+        let name = format!("node-{}", args.nodes + 1);
+        let config = node_config(args.nodes, &name)?;
+        let late = LateNode {
+            name,
+            delay: Duration::from_secs_f64(delay.max(0.0)),
+            ledger: ctx.client(),
+            gateway: verity_client::GatewayClient::new(&gateway_url),
+            model: models[0],
+            mode: args.mode,
+        };
+        let handle = runtime.handle().clone();
+        let stop = late_stop.clone();
+        late_node = Some(
+            std::thread::Builder::new()
+                .name("verity-late-node".into())
+                .spawn(move || late.run(&handle, config, &stop))?,
+        );
     }
 
     if !args.no_auditor {
@@ -265,14 +325,18 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         "Try: verity call digits-cnn --input models/digits/samples/digit-3.png    ·    Ctrl-C stops"
     );
 
+    let gateway_client = verity_client::GatewayClient::new(&gateway_url);
+    await_canaries(&gateway_client, &models, &nodes)?;
     traffic::await_quotes(
-        &verity_client::GatewayClient::new(&gateway_url),
+        &gateway_client,
         &models,
         Mode::Signed,
-        nodes.len().min(3),
+        1,
         traffic::QUOTE_WAIT,
     )?;
     let Some(calls) = args.traffic else {
+        // A late node keeps serving once its report is in: its handle lives here.
+        let _late = late_node.map(std::thread::JoinHandle::join);
         runtime.block_on(std::future::pending::<()>());
         unreachable!("pending never completes")
     };
@@ -292,7 +356,20 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
         .map(|(id, (name, _))| (*id, name.to_string()))
         .collect();
     let summary = traffic::generate(ctx, &traffic_args, &demo, &named)?;
+    late_stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let mut late_paid = true;
+    if let Some(thread) = late_node {
+        let (node, paid) = thread
+            .join()
+            .map_err(|_| anyhow::anyhow!("the late node's thread panicked"))??;
+        late_paid = paid;
+        nodes.push(("late".into(), node));
+    }
     let verdict = traffic::report(&traffic_args, &summary);
+    if !late_paid {
+        eprintln!("error: the late node received no paid call during the traffic");
+        return Ok(1);
+    }
     for (_, node) in nodes {
         runtime.block_on(node.shutdown());
     }
@@ -323,7 +400,196 @@ fn wait_for_blocks(ledger: &Client) -> Result<()> {
     anyhow::bail!("the ledger made no block in 60 s")
 }
 
-/// Keep the demo escrow and every node key funded.
+/// Wait until the gateway has a canary verdict for every running node and bundled model, and
+/// print the nodes that failed one (the router keeps them out until a later canary passes).
+fn await_canaries(
+    gateway: &verity_client::GatewayClient,
+    models: &[ModelId],
+    nodes: &[(String, verity_provider::ProviderHandle)],
+) -> Result<()> {
+    let deadline = Instant::now() + traffic::QUOTE_WAIT;
+    for model in models {
+        loop {
+            let view = gateway.exposure(model, Mode::Signed, None)?;
+            let pending: Vec<&str> = nodes
+                .iter()
+                .filter(|(_, node)| {
+                    view.nodes
+                        .iter()
+                        .find(|n| n.node == node.address())
+                        .is_none_or(|n| {
+                            n.standing
+                                == verity_router::Standing::Ineligible {
+                                    reason: verity_router::Ineligibility::CanariesPending,
+                                }
+                        })
+                })
+                .map(|(name, _)| name.as_str())
+                .collect();
+            if pending.is_empty() {
+                for (name, node) in nodes {
+                    let failed = view
+                        .nodes
+                        .iter()
+                        .any(|n| n.node == node.address() && n.evidence.canaries_failed > 0);
+                    if failed {
+                        println!(
+                            "  canary      {name} answered a known-answer call for {model} \
+                             wrongly: not routed that model until a later canary passes"
+                        );
+                    }
+                }
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "no canary verdict for {} on model {model} within {} s; check the gateway's \
+                 log and that the canary key has escrow",
+                pending.join(", "),
+                traffic::QUOTE_WAIT.as_secs()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(())
+}
+
+/// A provider node started after the others, to watch the router give a newcomer work.
+struct LateNode {
+    name: String,
+    delay: Duration,
+    ledger: Client,
+    gateway: verity_client::GatewayClient,
+    model: ModelId,
+    mode: Mode,
+}
+
+impl LateNode {
+    /// Wait, start the node, then follow it (at most [`LATE_NODE_WAIT`], or until `stop` is set
+    /// and [`LATE_NODE_GRACE`] passed) through three moments, printing each: eligible (its
+    /// canary passed, with the share the router gives it and the first-call time that share
+    /// implies at the current call rate), its first caller's call, and the ledger accepting a
+    /// paid call. Returns the running node and whether it was paid.
+    fn run(
+        self,
+        runtime: &tokio::runtime::Handle,
+        config: ProviderConfig,
+        stop: &std::sync::atomic::AtomicBool,
+    ) -> Result<(verity_provider::ProviderHandle, bool)> {
+        std::thread::sleep(self.delay);
+        let started = Instant::now();
+        let gateway_calls_before = counter(
+            &format!("{}/metrics", self.gateway.url()),
+            "verity_gateway_calls_total{result=\"ok\"}",
+        );
+        let node = runtime
+            .block_on(verity_provider::start(config))
+            .with_context(|| format!("cannot start the late node {}", self.name))?;
+        let address = node.address();
+        let node_metrics = format!("{}/metrics", node.endpoint());
+        let served = || counter(&node_metrics, "verity_node_calls_total{model=").unwrap_or(0.0);
+        println!(
+            "late node   {} ({address}) started {:.1} s into the run",
+            self.name,
+            self.delay.as_secs_f64()
+        );
+        let mut eligible: Option<(Instant, f64)> = None;
+        let mut called = false;
+        let mut stopped_at = None;
+        while started.elapsed() < LATE_NODE_WAIT {
+            if eligible.is_none()
+                && let Some(n) = self
+                    .gateway
+                    .exposure(&self.model, self.mode, None)
+                    .ok()
+                    .and_then(|v| v.nodes.into_iter().find(|n| n.node == address))
+                && !matches!(n.standing, verity_router::Standing::Ineligible { .. })
+            {
+                let rate = gateway_calls_before
+                    .zip(counter(
+                        &format!("{}/metrics", self.gateway.url()),
+                        "verity_gateway_calls_total{result=\"ok\"}",
+                    ))
+                    .map(|(before, now)| (now - before) / started.elapsed().as_secs_f64());
+                let expected = match rate {
+                    Some(q) if q > 0.0 && n.share > 0.0 => {
+                        format!(
+                            "expected first call ≈ {:.2} s at {q:.0} calls/s",
+                            1.0 / (n.share * q)
+                        )
+                    }
+                    _ => "no call rate to compare with".to_string(),
+                };
+                println!(
+                    "late node   eligible {:.1} s after start (canary passed): {} with {:.2} % \
+                     of {} calls in {} mode; {expected}",
+                    started.elapsed().as_secs_f64(),
+                    super::exposure::standing(&n.standing),
+                    100.0 * n.share,
+                    self.model,
+                    self.mode
+                );
+                eligible = Some((Instant::now(), served()));
+            }
+            if let Some((at, canaries)) = eligible
+                && !called
+                && served() > canaries
+            {
+                called = true;
+                println!(
+                    "late node   first caller's call {:.2} s after it became eligible",
+                    at.elapsed().as_secs_f64()
+                );
+            }
+            if self.ledger.node(&address).is_ok_and(|n| n.served > 1) {
+                println!(
+                    "late node   paid calls accepted on the ledger {:.1} s after it started",
+                    started.elapsed().as_secs_f64()
+                );
+                return Ok((node, true));
+            }
+            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let since = *stopped_at.get_or_insert_with(Instant::now);
+                if since.elapsed() > LATE_NODE_GRACE {
+                    break;
+                }
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        println!(
+            "late node   {} got no paid call accepted in {:.0} s",
+            self.name,
+            started.elapsed().as_secs_f64()
+        );
+        Ok((node, false))
+    }
+}
+
+/// The sum of the Prometheus samples at `url` whose line starts with `prefix`.
+fn counter(url: &str, prefix: &str) -> Option<f64> {
+    let text = ureq::get(url)
+        .call()
+        .ok()?
+        .body_mut()
+        .read_to_string()
+        .ok()?;
+    Some(
+        text.lines()
+            .filter(|l| l.starts_with(prefix) && l.contains("result=\"ok\""))
+            .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum(),
+    )
+}
+
+/// Longest wait for the late node's first paid call.
+const LATE_NODE_WAIT: Duration = Duration::from_secs(180);
+
+/// How long the late node's report keeps waiting once the traffic has ended (receipts are
+/// submitted in batches).
+const LATE_NODE_GRACE: Duration = Duration::from_secs(15);
+
+/// Keep the demo escrow and every node key funded (a top-up of an existing account does not
+/// link it to the demo account).
 fn top_up(ctx: &Ctx, ledger: &Client, demo: &Keypair) -> Result<()> {
     let timeout = Duration::from_secs(60);
     if ledger.account(&demo.address())?.account.escrow < DEMO_ESCROW / 2 {
@@ -347,6 +613,16 @@ fn top_up(ctx: &Ctx, ledger: &Client, demo: &Keypair) -> Result<()> {
                 timeout,
             )?;
         }
+    }
+    let canary = crate::keyring::load(&ctx.home, CANARY_KEY)?;
+    if ledger.account(&canary.address())?.account.escrow < CANARY_ESCROW / 2 {
+        ledger.execute(
+            &canary,
+            Payload::EscrowDeposit {
+                amount: CANARY_ESCROW,
+            },
+            timeout,
+        )?;
     }
     Ok(())
 }

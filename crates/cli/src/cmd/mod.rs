@@ -6,11 +6,13 @@ pub mod bench_serve;
 pub mod call;
 pub mod calls;
 pub mod devnet;
+pub mod exposure;
 pub mod init;
 pub mod keys;
 pub mod model;
 pub mod query;
 pub mod serve;
+pub mod sim;
 pub mod traffic;
 pub mod tx;
 

@@ -52,6 +52,9 @@ pub struct NodeRunArgs {
     /// Hardware purchase cost in US dollars.
     #[arg(long, default_value_t = 0.0)]
     pub hardware_cost_usd: f64,
+    /// Calls per second the node sustains under load (at least 1); routers send it no more.
+    #[arg(long, default_value_t = verity_provider::config::DEFAULT_CAPACITY)]
+    pub capacity: u32,
     /// Longest time a served call waits for its receipt batch, in milliseconds.
     #[arg(long, default_value_t = 500)]
     pub batch_ms: u64,
@@ -105,6 +108,7 @@ pub fn node(ctx: &Ctx, command: NodeCommand) -> Result<()> {
         gpu: a.gpu,
         watts: a.watts,
         cost_usd_cents: (a.hardware_cost_usd * 100.0).round() as u64,
+        capacity: a.capacity,
     };
     config.batch_interval = Duration::from_millis(a.batch_ms);
     config.batch_max_calls = a.batch_calls;
@@ -129,6 +133,10 @@ pub struct GatewayArgs {
     /// URL callers reach the gateway at (default: http://LISTEN).
     #[arg(long)]
     pub public_url: Option<String>,
+    /// Name of a funded key (with escrow) that pays known-answer canary calls to new nodes;
+    /// without it the router requires no canaries.
+    #[arg(long)]
+    pub canary_key: Option<String>,
 }
 
 /// Run `verity gateway` until Ctrl-C.
@@ -137,6 +145,11 @@ pub fn gateway(ctx: &Ctx, a: GatewayArgs) -> Result<()> {
     let mut config = GatewayConfig::new(ctx.url.clone());
     config.listen = a.listen;
     config.public_url = a.public_url;
+    if let Some(name) = &a.canary_key {
+        config.canary = Some(verity_gateway::CanaryConfig::new(crate::keyring::load(
+            &ctx.home, name,
+        )?));
+    }
     tokio::runtime::Runtime::new()?.block_on(async move {
         let handle = verity_gateway::start(config).await?;
         println!("Gateway on {} (ledger {})", handle.url(), ctx.url);

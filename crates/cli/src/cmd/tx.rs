@@ -45,6 +45,9 @@ pub struct NodeArgs {
     /// Hardware purchase cost in US dollars.
     #[arg(long, default_value_t = 0.0)]
     pub hardware_cost_usd: f64,
+    /// Calls per second the node sustains under load (at least 1); routers send it no more.
+    #[arg(long, default_value_t = verity_provider::config::DEFAULT_CAPACITY)]
+    pub capacity: u32,
     /// Models served (ids, comma-separated).
     #[arg(long, value_delimiter = ',', required = true)]
     pub models: Vec<ModelId>,
@@ -60,6 +63,7 @@ impl NodeArgs {
             gpu: self.gpu.clone(),
             watts: self.watts,
             cost_usd_cents: (self.hardware_cost_usd * 100.0).round() as u64,
+            capacity: self.capacity,
         };
         Ok((hardware, prices))
     }

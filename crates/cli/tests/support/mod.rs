@@ -161,3 +161,48 @@ impl Drop for Process {
         let _ = self.child.wait();
     }
 }
+
+/// Run `verity devnet` on free ports (room for four nodes) with `extra` flags, which must
+/// include `--traffic N`; the summary JSON and stdout.
+pub fn devnet_traffic(extra: &[&str]) -> (serde_json::Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let ports = free_ports(8, 4);
+    let [api, p2p, gateway, hub, first_node, ..] = ports[..] else {
+        unreachable!()
+    };
+    let addr = |p: u16| format!("127.0.0.1:{p}");
+    let url = format!("http://{}", addr(api));
+    let summary = dir.path().join("summary.json");
+    let out = run(
+        &home,
+        &url,
+        &[
+            "devnet",
+            "--api",
+            &addr(api),
+            "--p2p",
+            &addr(p2p),
+            "--gateway",
+            &addr(gateway),
+            "--hub",
+            &addr(hub),
+            "--first-node-port",
+            &first_node.to_string(),
+            "--summary-json",
+            summary.to_str().unwrap(),
+        ]
+        .iter()
+        .chain(extra)
+        .copied()
+        .collect::<Vec<_>>(),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "devnet failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    (s, stdout.into_owned())
+}

@@ -132,9 +132,9 @@ impl TestChain {
         state::read(&self.state, state::CHAIN_KEY).unwrap()
     }
 
-    /// Sum of every token wherever it is held.
+    /// Sum of every token wherever it is held, plus the tokens burned.
     pub fn total(&self) -> Amount {
-        let mut total: u128 = 0;
+        let mut total = u128::from(self.chain_info().burned);
         for (k, v) in &self.state {
             if k.starts_with(state::ACCOUNT_PREFIX) {
                 let a: Account = borsh::from_slice(v).unwrap();
@@ -186,6 +186,7 @@ pub fn register_node(models: Vec<ModelId>, stake: Amount) -> Payload {
             gpu: "rtx-4090".into(),
             watts: 450,
             cost_usd_cents: 159_900,
+            capacity: 50,
         },
         models,
         prices: vec![

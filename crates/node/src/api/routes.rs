@@ -51,6 +51,7 @@ pub async fn params(State(app): State<ChainApp>) -> Answer<ParamsView> {
     Ok(Json(ParamsView {
         chain_id: chain.chain_id,
         total_supply: chain.total_supply,
+        burned: chain.burned,
         genesis_time_ms: chain.genesis_time_ms,
         treasury: chain.treasury,
         verifier_pool: chain.verifier_pool,
