@@ -137,7 +137,13 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         };
         home::write_home(&data, &genesis, &args.listen.settings(), &key)?;
     }
-    let mut home = Home::load(&data)?;
+    let mut home = Home::load(&data).with_context(|| {
+        format!(
+            "cannot load the devnet in {}; if an older version of verity created it, start a \
+             new chain with `verity devnet --reset`",
+            data.display()
+        )
+    })?;
     // The API address and block interval follow the flags on every start; the p2p address is
     // part of the genesis validator set and stays as created.
     home.settings.api = args.listen.api;
