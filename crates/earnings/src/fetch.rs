@@ -89,8 +89,6 @@ pub struct ProvingView {
 pub struct ProvingDay {
     /// Days since 1970-01-01.
     pub day: u64,
-    /// `YYYY-MM-DD`.
-    pub date: String,
     /// Seconds.
     pub seconds: f64,
 }
