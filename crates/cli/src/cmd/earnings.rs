@@ -341,11 +341,11 @@ pub fn run_calc(a: CalcArgs) -> Result<()> {
     );
     let line = |name: &str, v: f64| println!("  {name:<28} {v:>12.2} $/day");
     line("revenue", p.revenue_usd);
-    line("electricity", 0.0 - p.electricity_usd + 0.0);
-    line("depreciation", 0.0 - p.depreciation_usd + 0.0);
-    line("stake opportunity cost", 0.0 - p.stake_cost_usd + 0.0);
-    line("expected slashing", 0.0 - p.slash_risk_usd + 0.0);
-    line("proof compute", 0.0 - p.proof_cost_usd + 0.0);
+    line("electricity", 0.0 - p.electricity_usd);
+    line("depreciation", 0.0 - p.depreciation_usd);
+    line("stake opportunity cost", 0.0 - p.stake_cost_usd);
+    line("expected slashing", 0.0 - p.slash_risk_usd);
+    line("proof compute", 0.0 - p.proof_cost_usd);
     line("net", p.net_usd);
     line("renting out instead (cash)", p.rent_out_usd);
     let days = |d: Option<f64>| {

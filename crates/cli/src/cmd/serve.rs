@@ -15,7 +15,7 @@ pub enum NodeCommand {
     /// Serve models for pay: register and stake if needed, answer calls, submit receipts.
     Run(NodeRunArgs),
     /// Daily revenue, costs, net and payback from the ledger, against renting the hardware out.
-    Earnings(Box<super::earnings::NodeEarningsArgs>),
+    Earnings(super::earnings::NodeEarningsArgs),
 }
 
 /// Options of `verity node run`.
@@ -91,7 +91,7 @@ pub fn parse_prices(items: &[String]) -> Result<Vec<ModePrice>> {
 pub fn node(ctx: &Ctx, command: NodeCommand) -> Result<()> {
     let a = match command {
         NodeCommand::Run(a) => a,
-        NodeCommand::Earnings(a) => return super::earnings::node(ctx, *a),
+        NodeCommand::Earnings(a) => return super::earnings::node(ctx, a),
     };
     super::init_logging("info");
     let key = keyring::load(&ctx.home, &a.key)?;
