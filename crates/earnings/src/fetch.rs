@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use verity_client::{Client, ClientError};
-use verity_ledger::{Address, EventRecord, ModelId};
+use verity_ledger::{Address, EventRecord};
 
 /// Events fetched per request.
 pub const PAGE: usize = 500;
@@ -66,13 +66,10 @@ pub fn node_events(
     events_since(client, &format!("account={node}"), since_ms)
 }
 
-/// Events of a model since `since_ms`.
-pub fn model_events(
-    client: &Client,
-    model: &ModelId,
-    since_ms: u64,
-) -> Result<Vec<EventRecord>, FetchError> {
-    events_since(client, &format!("model={model}"), since_ms)
+/// Settlements since `since_ms`, for a model report. They are read by kind, not by model:
+/// the validator's model index lists a model's accepted calls but not their settlements.
+pub fn settlements(client: &Client, since_ms: u64) -> Result<Vec<EventRecord>, FetchError> {
+    events_since(client, "kind=CallSettled", since_ms)
 }
 
 /// `GET /v1/proving` of a provider node: seconds spent proving zk calls per UTC day.

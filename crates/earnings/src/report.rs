@@ -383,7 +383,7 @@ pub fn node_report(
 
 fn days_phrase(days: Option<f64>) -> String {
     match days {
-        None => "never at this rate".into(),
+        None => "never at this traffic".into(),
         Some(d) if d >= 730.0 => format!("{:.0} days ({:.1} years)", d, d / 365.0),
         Some(d) => format!("{d:.0} days"),
     }
@@ -403,10 +403,15 @@ pub fn verdict(hw: &Hardware, totals: &Totals, config: &EconomicsConfig) -> Stri
         totals.calls_per_day
     );
     if diff >= 0.0 {
-        s += &format!(
-            "serving earns ${diff:.2}/day more than {rent}; the hardware pays back in {}.",
-            days_phrase(totals.payback_days)
-        );
+        s += &format!("serving earns ${diff:.2}/day more than {rent}");
+        if hw.price_usd > 0.0 {
+            s += &format!(
+                "; the hardware pays back in {}.",
+                days_phrase(totals.payback_days)
+            );
+        } else {
+            s += ".";
+        }
     } else {
         s += &format!("serving earns ${:.2}/day less than {rent}", -diff);
         match totals.break_even_calls_per_day {
@@ -416,11 +421,16 @@ pub fn verdict(hw: &Hardware, totals: &Totals, config: &EconomicsConfig) -> Stri
                     "; a call earns less than its expected slashing cost, so no traffic matches it."
             }
         }
-        s += &format!(
-            " Serving pays the hardware back in {}, renting out in {}.",
-            days_phrase(totals.payback_days),
-            days_phrase(totals.rent_out_payback_days)
-        );
+        if hw.price_usd > 0.0 {
+            s += &format!(
+                " Payback: serving {}, renting out {}.",
+                days_phrase(totals.payback_days),
+                days_phrase(totals.rent_out_payback_days)
+            );
+        }
+    }
+    if hw.price_usd <= 0.0 {
+        s += " No hardware price is known, so there is no payback to show: pass --hardware-cost-usd.";
     }
     if totals.ledger.slashes > 0 {
         s += &format!(

@@ -74,4 +74,11 @@ fn sums_equal_the_ledger_to_the_base_unit_across_midnight() {
     );
     assert_eq!(before.calls_by_mode["signed"], before.calls);
     assert_eq!(report.days[2].date, "2023-11-15");
+    assert!(
+        report.verdict.ends_with(
+            "No hardware price is known, so there is no payback to show: pass --hardware-cost-usd."
+        ),
+        "{}",
+        report.verdict
+    );
 }

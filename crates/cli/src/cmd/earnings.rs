@@ -237,7 +237,7 @@ pub fn model(ctx: &Ctx, a: ModelEarningsArgs) -> Result<()> {
         .model(&a.model)
         .with_context(|| format!("reading model {} from {}", a.model, ctx.url))?;
     let window = Window::ending_at(now_ms(), a.days);
-    let events = fetch::model_events(&client, &a.model, window.start_ms())?;
+    let events = fetch::settlements(&client, window.start_ms())?;
     let report = model_report(&a.model, &events, window, &config);
     if a.format.json {
         return print_json(&report);
