@@ -245,7 +245,10 @@ pub fn status_detail(status: &CallStatus, settle_after_ms: TimeMs, now_ms: TimeM
             "a zk-mode call waiting for its proof; deadline {}",
             escape(&ago(*deadline_ms, now_ms))
         ),
-        CallStatus::Settled { height, evidence: e } => format!(
+        CallStatus::Settled {
+            height,
+            evidence: e,
+        } => format!(
             "paid out at height {}; evidence: {}",
             block_link(*height),
             evidence(e)

@@ -157,8 +157,8 @@ where
 async fn overview(State(g): State<Shared>) -> Response {
     blocking(g, |g| {
         let view = g.view()?;
-        let activity = data::activity(&g.ledger, view.height, view.chain_time_ms)
-            .map_err(|e| Problem::ledger(e, unreachable_404))?;
+        let activity =
+            data::activity(&g.ledger, &view).map_err(|e| Problem::ledger(e, unreachable_404))?;
         Ok(pages::overview(&view, &activity))
     })
     .await
@@ -206,7 +206,11 @@ async fn block(State(g): State<Shared>, Path(height): Path<String>) -> Response 
         let txs = block
             .txs
             .iter()
-            .map(|hash| g.ledger.tx(hash).map_err(|e| Problem::ledger(e, unreachable_404)))
+            .map(|hash| {
+                g.ledger
+                    .tx(hash)
+                    .map_err(|e| Problem::ledger(e, unreachable_404))
+            })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(pages::block(&view, &block, &txs))
     })
@@ -238,8 +242,8 @@ async fn tx(State(g): State<Shared>, Path(hash): Path<String>) -> Response {
 async fn calls(State(g): State<Shared>) -> Response {
     blocking(g, |g| {
         let view = g.view()?;
-        let calls =
-            data::recent_calls(&g.ledger).map_err(|e| Problem::ledger(e, unreachable_404))?;
+        let calls = data::recent_calls(&g.ledger, &view)
+            .map_err(|e| Problem::ledger(e, unreachable_404))?;
         Ok(pages::calls(&view, &calls))
     })
     .await
@@ -338,7 +342,8 @@ async fn model(State(g): State<Shared>, Path(id): Path<String>) -> Response {
     blocking(g, move |g| {
         let view = g.view()?;
         let listing = g.models()?;
-        let (Some(model), Some(offer)) = (view.models.get(&id), listing.iter().find(|l| l.id == id))
+        let (Some(model), Some(offer)) =
+            (view.models.get(&id), listing.iter().find(|l| l.id == id))
         else {
             return Err(Problem::new(
                 StatusCode::NOT_FOUND,
@@ -377,8 +382,8 @@ async fn params(State(g): State<Shared>) -> Response {
 async fn live(State(g): State<Shared>) -> Response {
     let read = tokio::task::spawn_blocking(move || {
         let view = g.view()?;
-        let activity = data::activity(&g.ledger, view.height, view.chain_time_ms)
-            .map_err(|e| Problem::ledger(e, unreachable_404))?;
+        let activity =
+            data::activity(&g.ledger, &view).map_err(|e| Problem::ledger(e, unreachable_404))?;
         Ok::<_, Problem>((view.height, pages::live_values(&view, &activity)))
     })
     .await;

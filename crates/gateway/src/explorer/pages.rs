@@ -50,7 +50,7 @@ pub fn overview(view: &View, activity: &Activity) -> String {
     let num = |key: &str| live(key, values.get(key).map_or("", String::as_str));
     let window = format!(
         "blocks {}–{} (last {WINDOW_BLOCKS})",
-        activity.from_height, view.height
+        activity.from_height, activity.to_height
     );
     let mut body = facts(
         "network",
@@ -102,7 +102,10 @@ pub fn blocks(view: &View, blocks: &[BlockView]) -> String {
                 html::block_link(b.height),
                 escape(&html::ago(b.timestamp_ms, view.chain_time_ms)),
                 b.txs.len().to_string(),
-                format!(r#"<span class="hash">{}</span>"#, escape(&html::short(&b.digest))),
+                format!(
+                    r#"<span class="hash">{}</span>"#,
+                    escape(&html::short(&b.digest))
+                ),
             ]
         })
         .collect();
@@ -145,7 +148,10 @@ pub fn block(view: &View, block: &BlockView, txs: &[TxView]) -> String {
                 "time",
                 escape(&html::ago(block.timestamp_ms, view.chain_time_ms)),
             ),
-            ("digest", format!(r#"<span class="hash">{}</span>"#, block.digest)),
+            (
+                "digest",
+                format!(r#"<span class="hash">{}</span>"#, block.digest),
+            ),
             (
                 "parent",
                 format!(
@@ -281,7 +287,9 @@ fn call_rows(view: &View, calls: &[Call]) -> Vec<Vec<String>> {
         .collect()
 }
 
-const CALL_HEADERS: [&str; 7] = ["call", "model", "mode", "node", "price", "accepted", "status"];
+const CALL_HEADERS: [&str; 7] = [
+    "call", "model", "mode", "node", "price", "accepted", "status",
+];
 
 /// `/explorer/calls`.
 pub fn calls(view: &View, calls: &[Call]) -> String {
@@ -369,7 +377,10 @@ fn event_table(id: &str, events: &[EventView], empty: &str) -> String {
             vec![
                 html::block_link(e.record.height),
                 escape(e.record.event.kind()),
-                e.record.tx.as_ref().map_or("block start".into(), html::tx_link),
+                e.record
+                    .tx
+                    .as_ref()
+                    .map_or("block start".into(), html::tx_link),
             ]
         })
         .collect();
@@ -548,7 +559,10 @@ pub fn node(
                 },
             ),
             ("registered at", html::block_link(node.registered_height)),
-            ("calls served", live(&format!("served:{a}"), &node.served.to_string())),
+            (
+                "calls served",
+                live(&format!("served:{a}"), &node.served.to_string()),
+            ),
             (
                 "probation",
                 if on_probation {
@@ -557,15 +571,16 @@ pub fn node(
                     "done".into()
                 },
             ),
-            ("faults", live(&format!("faults:{a}"), &node.faults.to_string())),
+            (
+                "faults",
+                live(&format!("faults:{a}"), &node.faults.to_string()),
+            ),
             ("jailed", jailed(view, node)),
             (
                 "enclave key",
-                node.enclave_key
-                    .as_ref()
-                    .map_or("none".into(), |k| {
-                        format!(r#"<span class="hash">{}</span>"#, escape(&hex_of(k)))
-                    }),
+                node.enclave_key.as_ref().map_or("none".into(), |k| {
+                    format!(r#"<span class="hash">{}</span>"#, escape(&hex_of(k)))
+                }),
             ),
         ],
     );
@@ -590,7 +605,14 @@ pub fn node(
         "<h2>Exposure</h2>{}",
         table(
             "exposure",
-            &["model", "mode", "standing", "quality (bounds)", "verified capacity", "share"],
+            &[
+                "model",
+                "mode",
+                "standing",
+                "quality (bounds)",
+                "verified capacity",
+                "share"
+            ],
             &rows,
             "the router has no report for this node"
         )
@@ -701,7 +723,14 @@ pub fn models(view: &View, listing: &[ModelListing]) -> String {
         live("models", &view.models.len().to_string()),
         table(
             "models",
-            &["model", "owner", "royalty", "price range per mode", "paid calls", "callers"],
+            &[
+                "model",
+                "owner",
+                "royalty",
+                "price range per mode",
+                "paid calls",
+                "callers"
+            ],
             &rows,
             "no models registered"
         )
@@ -734,7 +763,10 @@ pub fn model(
             ("registered at", html::block_link(model.registered_height)),
             (
                 "paid calls",
-                live(&format!("calls:{}", model.id), &total_calls(model).to_string()),
+                live(
+                    &format!("calls:{}", model.id),
+                    &total_calls(model).to_string(),
+                ),
             ),
             (
                 "independent / linked calls",
@@ -745,9 +777,12 @@ pub fn model(
             ),
             (
                 "integer program",
-                model.program.as_ref().map_or("not set (calls are not audited)".into(), |h| {
-                    format!(r#"<span class="hash">{h}</span>"#)
-                }),
+                model
+                    .program
+                    .as_ref()
+                    .map_or("not set (calls are not audited)".into(), |h| {
+                        format!(r#"<span class="hash">{h}</span>"#)
+                    }),
             ),
             (
                 "zk verifying key",
