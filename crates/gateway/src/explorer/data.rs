@@ -127,7 +127,7 @@ pub fn recent_calls(ledger: &Client, view: &View) -> Result<Vec<Call>, ClientErr
     for model in view.models.keys() {
         calls.extend(ledger.calls(CallFilter::Model(*model), LIST_LEN)?.items);
     }
-    calls.sort_by(|a, b| b.accepted_height.cmp(&a.accepted_height));
+    calls.sort_by_key(|c| std::cmp::Reverse(c.accepted_height));
     calls.truncate(LIST_LEN);
     Ok(calls)
 }
