@@ -384,7 +384,7 @@ async fn live(State(g): State<Shared>) -> Response {
         let view = g.view()?;
         let activity =
             data::activity(&g.ledger, &view).map_err(|e| Problem::ledger(e, unreachable_404))?;
-        Ok::<_, Problem>((view.height, pages::live_values(&view, &activity)))
+        Ok::<_, Problem>((activity.to_height, pages::live_values(&view, &activity)))
     })
     .await;
     match read {

@@ -18,10 +18,11 @@ fn model_name<'v>(view: &'v View, id: &ModelId) -> Option<&'v str> {
     view.models.get(id).map(|m| m.name.as_str())
 }
 
-/// The values behind every `data-live` element (see `/explorer/live.json`).
+/// The values behind every `data-live` element (see `/explorer/live.json`). The height is
+/// the ledger's, read with the activity; stakes and counts are the registry view's.
 pub fn live_values(view: &View, activity: &Activity) -> BTreeMap<String, String> {
     let mut values = BTreeMap::new();
-    values.insert("height".into(), view.height.to_string());
+    values.insert("height".into(), activity.to_height.to_string());
     values.insert(
         "calls_per_minute".into(),
         activity.calls_per_minute.to_string(),
@@ -620,7 +621,7 @@ pub fn node(
     let r = &node.record;
     let _ = write!(
         body,
-        r#"<section id="earnings"><h2>Earnings and service record</h2><p>The ledger's record of this node's verified service (earnings charts will be added here).</p>{}</section>"#,
+        r#"<section id="earnings"><h2>Earnings and service record</h2><p>The ledger's record of this node's verified service, counting only evidence independent of its operator.</p>{}</section>"#,
         facts(
             "record",
             &[
