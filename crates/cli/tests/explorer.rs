@@ -355,6 +355,14 @@ fn explorer_pages_render_ledger_numbers_in_a_real_browser() {
         shown + 3 >= before && shown <= api_height,
         "overview height {shown}, API {before}..{api_height}"
     );
+    // Live updates replace the number in place (a block every 500 ms, a poll every 2 s).
+    browser.wait_for(
+        &format!(
+            "const h = Number(document.querySelector('#network [data-live=height]').textContent); \
+             return h > {shown} ? h : null;"
+        ),
+        15,
+    );
     assert_eq!(
         text(&browser, "#network [data-live=models]"),
         models.len().to_string()
