@@ -438,6 +438,42 @@ fn explorer_pages_render_ledger_numbers_in_a_real_browser() {
         "{earnings} vs {after:?}"
     );
 
+    // Earnings: the node page's revenue is what `verity node earnings` reports (read before
+    // and after, since a call may settle in between), and both earnings charts are drawn.
+    let node_id = nodes[0].operator.to_string();
+    let cli_revenue = || -> u64 {
+        let out = ok(
+            &home,
+            &url,
+            &["node", "earnings", "--node", &node_id, "--json"],
+        );
+        let report: Value = serde_json::from_str(&out).unwrap();
+        report["totals"]["node_revenue_base_units"]
+            .as_u64()
+            .unwrap()
+    };
+    let cli_before = cli_revenue();
+    browser.goto(&format!("{gw}/explorer/nodes/{node_id}"));
+    let page_revenue: u64 = text(&browser, "#earnings-revenue-base-units")
+        .parse()
+        .unwrap();
+    let cli_after = cli_revenue();
+    assert!(
+        page_revenue == cli_before || page_revenue == cli_after,
+        "page {page_revenue}, verity node earnings {cli_before} then {cli_after}"
+    );
+    assert!(page_revenue > 0, "the node earned nothing from the traffic");
+    for chart in ["earnings-daily", "earnings-cumulative"] {
+        let drawn = browser.eval(&format!(
+            "const svg = document.querySelector('svg[data-chart=\"{chart}\"]'); \
+             if (!svg) return null; const box = svg.getBoundingClientRect(); \
+             return [svg.querySelectorAll('polyline').length, box.width > 0 && box.height > 0];"
+        ));
+        assert_eq!(drawn, json!([2, true]), "chart {chart}");
+    }
+    assert!(!text(&browser, "#earnings-verdict").is_empty());
+    assert!(browser.log().iter().all(|e| e["level"] != "SEVERE"));
+
     // Models: one row per registered model.
     browser.goto(&format!("{gw}/explorer/models"));
     let rows = browser.eval("return document.querySelectorAll('#models tbody tr').length;");

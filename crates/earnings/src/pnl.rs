@@ -2,6 +2,7 @@
 
 use crate::config::{EconomicsConfig, GpuProfile};
 use serde::{Deserialize, Serialize};
+use verity_ledger::HardwareProfile;
 
 /// Seconds in a day.
 pub const SECONDS_PER_DAY: f64 = 86_400.0;
@@ -35,6 +36,20 @@ impl Hardware {
             salvage: profile.salvage,
             rent_usd_per_hour: profile.rent_usd_per_hour,
         }
+    }
+
+    /// The hardware a node declared on the ledger, costed with `config`: the profile of its
+    /// GPU name, with its declared watts and purchase price where it gave them (non-zero).
+    /// `None` when `config` has no profile of that name.
+    pub fn declared(config: &EconomicsConfig, declared: &HardwareProfile) -> Option<Self> {
+        let mut hw = Self::from_profile(config.gpu(&declared.gpu)?);
+        if declared.watts > 0 {
+            hw.watts = f64::from(declared.watts);
+        }
+        if declared.cost_usd_cents > 0 {
+            hw.price_usd = declared.cost_usd_cents as f64 / 100.0;
+        }
+        Some(hw)
     }
 }
 

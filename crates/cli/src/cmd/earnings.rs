@@ -10,7 +10,7 @@ use verity_earnings::{
     node_report,
     render::{model_csv, node_csv, node_table},
 };
-use verity_ledger::{Address, ModelId};
+use verity_ledger::{Address, HardwareProfile, ModelId};
 
 /// Overrides of the published defaults (docs/economics.md lists each with its source).
 #[derive(Args, Clone, Debug, Default)]
@@ -83,23 +83,25 @@ impl Assumptions {
         &self,
         config: &EconomicsConfig,
         gpu: &str,
-        declared: Option<(u32, u64)>,
+        declared: Option<&HardwareProfile>,
     ) -> Result<Hardware> {
-        let profile = config.gpu(gpu).with_context(|| {
+        let unknown = || {
             format!(
                 "unknown GPU '{gpu}'; pass --gpu with one of {}",
                 config.gpu_names()
             )
-        })?;
-        let mut hw = Hardware::from_profile(profile);
-        if let Some((watts, cents)) = declared {
-            if watts > 0 {
-                hw.watts = f64::from(watts);
-            }
-            if cents > 0 {
-                hw.price_usd = cents as f64 / 100.0;
-            }
+        };
+        let mut hw = match declared {
+            Some(declared) => Hardware::declared(
+                config,
+                &HardwareProfile {
+                    gpu: gpu.to_string(),
+                    ..declared.clone()
+                },
+            ),
+            None => config.gpu(gpu).map(Hardware::from_profile),
         }
+        .with_context(unknown)?;
         for (name, v) in [
             ("--watts", self.watts),
             ("--hardware-cost-usd", self.hardware_cost_usd),
@@ -176,11 +178,9 @@ pub fn node(ctx: &Ctx, a: NodeEarningsArgs) -> Result<()> {
         .node(&address)
         .with_context(|| format!("reading node {address} from {}", ctx.url))?;
     let gpu = a.gpu.clone().unwrap_or_else(|| node.hardware.gpu.clone());
-    let hardware = a.assumptions.hardware(
-        &config,
-        &gpu,
-        Some((node.hardware.watts, node.hardware.cost_usd_cents)),
-    )?;
+    let hardware = a
+        .assumptions
+        .hardware(&config, &gpu, Some(&node.hardware))?;
     let proving_seconds = match &a.node_url {
         Some(url) => Some(
             fetch::proving(url)

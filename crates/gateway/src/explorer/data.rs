@@ -9,7 +9,11 @@ use crate::service::Gateway;
 use std::collections::BTreeMap;
 use verity_api::{EventView, ExposureView, Page};
 use verity_client::{CallFilter, Client, ClientError};
-use verity_ledger::{Address, Amount, Event, state::Call};
+use verity_earnings::{EconomicsConfig, Hardware, NodeInput, NodeReport, Window};
+use verity_ledger::{
+    Address, Amount, Event,
+    state::{Call, Node},
+};
 
 /// Items in every list page (blocks, calls, events).
 pub const LIST_LEN: usize = 30;
@@ -150,4 +154,34 @@ pub fn exposure(gateway: &Gateway, view: &View) -> Vec<ExposureView> {
         .flat_map(|m| m.modes.iter().map(move |mode| (m.id, *mode)))
         .filter_map(|(model, mode)| gateway.exposure(model, mode, None).ok())
         .collect()
+}
+
+/// Days of earnings a node page shows.
+pub const EARNINGS_DAYS: u32 = 30;
+
+/// `node`'s earnings over the [`EARNINGS_DAYS`] UTC days ending at `now_ms`, costed with the
+/// published defaults for the hardware it declared; why not, when its GPU has no published
+/// profile or the ledger cannot be read.
+pub fn earnings(ledger: &Client, node: &Node, now_ms: u64) -> Result<NodeReport, String> {
+    let config = EconomicsConfig::default();
+    let hardware = Hardware::declared(&config, &node.hardware).ok_or_else(|| {
+        format!(
+            "no cost profile for the declared GPU '{}' (profiles: {}); `verity node earnings \
+             --gpu NAME` costs it as another",
+            node.hardware.gpu,
+            config.gpu_names()
+        )
+    })?;
+    let window = Window::ending_at(now_ms, EARNINGS_DAYS);
+    let events = verity_earnings::fetch::node_events(ledger, &node.operator, window.start_ms())
+        .map_err(|e| format!("cannot read the node's events: {e}"))?;
+    let input = NodeInput {
+        node: node.operator,
+        hardware,
+        stake_base_units: node.stake,
+        proving_seconds: None,
+    };
+    Ok(verity_earnings::node_report(
+        &input, &events, window, &config,
+    ))
 }

@@ -314,12 +314,14 @@ async fn node(State(g): State<Shared>, Path(address): Path<String>) -> Response 
             .map_err(|e| Problem::ledger(e, unreachable_404))?;
         let slashes =
             data::slashes(&g.ledger, &address).map_err(|e| Problem::ledger(e, unreachable_404))?;
+        let earnings = data::earnings(&g.ledger, &known.node, view.chain_time_ms);
         Ok(pages::node(
             &view,
             &known.node,
             &exposure,
             &calls.items,
             &slashes,
+            &earnings,
         ))
     })
     .await

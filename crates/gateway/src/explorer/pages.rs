@@ -2,13 +2,14 @@
 //! tested from constructed ledger values.
 
 use super::{
-    chart::BarChart,
+    chart::{BarChart, LineChart},
     data::{Activity, WINDOW_BLOCKS},
     html::{self, amount, escape, facts, live, table},
 };
 use crate::{registry::View, views::ModelListing};
 use std::{collections::BTreeMap, fmt::Write};
 use verity_api::{BlockView, EventView, ExposureView, ParamsView, TxView};
+use verity_earnings::{DayRow, NodeReport};
 use verity_ledger::{
     Address, Event, Mode, ModelId, TxOutcome, TxStatus,
     state::{Audit, Call, Model, Node},
@@ -508,6 +509,7 @@ pub fn node(
     exposure: &[ExposureView],
     calls: &[Call],
     slashes: &[EventView],
+    earnings: &Result<NodeReport, String>,
 ) -> String {
     let a = node.operator;
     let models: Vec<String> = node
@@ -621,7 +623,8 @@ pub fn node(
     let r = &node.record;
     let _ = write!(
         body,
-        r#"<section id="earnings"><h2>Earnings and service record</h2><p>The ledger's record of this node's verified service, counting only evidence independent of its operator.</p>{}</section>"#,
+        r#"<section id="earnings"><h2>Earnings and service record</h2>{}<h3>Service record</h3><p>The ledger's record of this node's verified service, counting only evidence independent of its operator.</p>{}</section>"#,
+        earnings_section(earnings),
         facts(
             "record",
             &[
@@ -873,4 +876,147 @@ pub fn params(params: &ParamsView) -> String {
         html::json(&rest)
     );
     html::page("Protocol parameters", &body)
+}
+
+/// The node's P&L over the report's window: the verdict, the figures an operator compares,
+/// and two charts (daily revenue against costs; cumulative cash margin of serving against
+/// renting the same hardware out, with the hardware price as the payback line).
+fn earnings_section(earnings: &Result<NodeReport, String>) -> String {
+    let report = match earnings {
+        Ok(report) => report,
+        Err(why) => {
+            return format!(
+                r#"<p class="muted" id="earnings-unavailable">No earnings report: {}</p>"#,
+                escape(why)
+            );
+        }
+    };
+    let t = &report.totals;
+    let days = |d: Option<f64>| {
+        d.map_or("never at this traffic".to_string(), |d| {
+            format!("{d:.0} days")
+        })
+    };
+    let mut out = format!(
+        r#"<p id="earnings-verdict">{}</p>"#,
+        escape(&report.verdict)
+    );
+    out.push_str(&facts(
+        "earnings",
+        &[
+            (
+                "window",
+                format!("{} days ending {}", report.days.len(), escape(&report.days.last().map_or(String::new(), |d| d.date.clone()))),
+            ),
+            ("settled calls", t.ledger.calls.to_string()),
+            (
+                "node revenue",
+                format!(
+                    r#"<span id="earnings-revenue-base-units">{}</span> base units (${:.2})"#,
+                    t.ledger.node_revenue_base_units, t.pnl.revenue_usd
+                ),
+            ),
+            ("royalties paid", amount(t.ledger.royalties_base_units)),
+            ("protocol take", amount(t.ledger.protocol_base_units)),
+            ("verifier fees", amount(t.ledger.verifier_fees_base_units)),
+            ("slashed", amount(t.ledger.slashed_base_units)),
+            ("refunded", amount(t.ledger.refunded_base_units)),
+            (
+                "costs",
+                format!(
+                    "electricity ${:.2}, depreciation ${:.2}, stake ${:.2}, slashing risk ${:.2}, proofs ${:.2}{}",
+                    t.pnl.electricity_usd,
+                    t.pnl.depreciation_usd,
+                    t.pnl.stake_cost_usd,
+                    t.pnl.slash_risk_usd,
+                    t.pnl.proof_cost_usd,
+                    if t.proof_cost_known { "" } else { " (proving time not reported)" }
+                ),
+            ),
+            ("net", format!("${:.2}", t.pnl.net_usd)),
+            ("payback (serving)", days(t.payback_days)),
+            ("payback (renting out)", days(t.rent_out_payback_days)),
+            (
+                "break-even vs renting out",
+                t.break_even_calls_per_day
+                    .map_or("—".into(), |c| format!("{c:.0} calls/day")),
+            ),
+        ],
+    ));
+    let x: Vec<String> = report.days.iter().map(|d| d.date.clone()).collect();
+    let revenue: Vec<f64> = report.days.iter().map(|d| d.pnl.revenue_usd).collect();
+    let costs: Vec<f64> = report
+        .days
+        .iter()
+        .map(|d| {
+            let p = &d.pnl;
+            p.electricity_usd
+                + p.depreciation_usd
+                + p.stake_cost_usd
+                + p.slash_risk_usd
+                + p.proof_cost_usd
+                + p.tx_fees_usd
+                + p.slashed_usd
+        })
+        .collect();
+    out.push_str(
+        &LineChart {
+            name: "earnings-daily",
+            title: "daily revenue and costs",
+            x_label: "day (UTC)",
+            y_label: "USD per day",
+            x: x.clone(),
+            series: vec![("revenue".into(), revenue), ("costs".into(), costs)],
+            references: vec![],
+        }
+        .svg(),
+    );
+    let cumulative = |f: &dyn Fn(&DayRow) -> f64| -> Vec<f64> {
+        report
+            .days
+            .iter()
+            .scan(0.0, |sum, d| {
+                *sum += f(d);
+                Some(*sum)
+            })
+            .collect()
+    };
+    let serving = cumulative(&|d| d.pnl.net_usd + d.pnl.depreciation_usd);
+    let renting = cumulative(&|d| d.pnl.rent_out_usd);
+    // The payback line is the hardware price. Drawn to scale it would flatten a short
+    // window's lines into the axis, so past 3× the largest cumulative value it is named in
+    // the title instead.
+    let largest = serving
+        .iter()
+        .chain(&renting)
+        .fold(0.0f64, |m, v| m.max(v.abs()));
+    let price = report.hardware.price_usd;
+    let (title, references) = if price <= 3.0 * largest {
+        (
+            "cumulative cash margin: serving vs renting out".to_string(),
+            vec![(format!("payback: hardware price ${price:.0}"), price)],
+        )
+    } else {
+        (
+            format!(
+                "cumulative cash margin: serving vs renting out (payback line ${price:.0}: serving {}, renting {})",
+                days(t.payback_days),
+                days(t.rent_out_payback_days)
+            ),
+            vec![],
+        )
+    };
+    out.push_str(
+        &LineChart {
+            name: "earnings-cumulative",
+            title: &title,
+            x_label: "day (UTC)",
+            y_label: "USD (before depreciation)",
+            x,
+            series: vec![("serving".into(), serving), ("renting out".into(), renting)],
+            references,
+        }
+        .svg(),
+    );
+    out
 }
