@@ -296,13 +296,28 @@ fn add_pnl(total: &mut PnlLine, day: &PnlLine) {
 }
 
 /// The node's report over `window` from `events` (any order; events of other nodes and
-/// outside the window are ignored).
+/// outside the window are ignored). A node whose registration (`NodeRegistered`) falls
+/// inside the window is reported from its registration day on: the days before it existed
+/// carry no costs, and per-day averages divide by the days it served.
 pub fn node_report(
     input: &NodeInput,
     events: &[EventRecord],
     window: Window,
     config: &EconomicsConfig,
 ) -> NodeReport {
+    let registered_day = events
+        .iter()
+        .filter(|r| matches!(&r.event, Event::NodeRegistered { node, .. } if *node == input.node))
+        .map(|r| day_of(r.time_ms))
+        .filter(|&d| d >= window.first_day() && d <= window.last_day)
+        .min();
+    let window = match registered_day {
+        Some(first) => Window {
+            last_day: window.last_day,
+            days: (window.last_day - first + 1) as u32,
+        },
+        None => window,
+    };
     let n = window.days as usize;
     let mut ledger = vec![LedgerDay::default(); n];
     for record in events {

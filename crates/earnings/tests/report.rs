@@ -414,3 +414,38 @@ fn every_default_has_a_source() {
         "occupancy = 60 is out of range: a fraction between 0 and 1 (60 % is 0.6)"
     );
 }
+
+#[test]
+fn a_node_registered_inside_the_window_is_reported_from_that_day() {
+    let window = Window {
+        last_day: DAY0 + 1,
+        days: 30,
+    };
+    let registered = at(
+        (DAY0 + 1) * 86_400_000 + 5,
+        Event::NodeRegistered {
+            node: node(),
+            stake: 1_000_000_000,
+        },
+    );
+    let mut events = vec![registered];
+    for i in 0..4 {
+        events.push(settled(
+            (DAY0 + 1) * 86_400_000 + 10 + i,
+            node(),
+            Mode::Signed,
+            1_000,
+            500,
+        ));
+    }
+    let config = EconomicsConfig::default();
+    let r = node_report(&input(h100()), &events, window, &config);
+    assert_eq!(r.days.len(), 1, "only the registration day");
+    assert_eq!(r.window.days, 1);
+    assert_eq!(r.totals.calls_per_day, 4.0);
+    assert_eq!(r.totals.ledger.calls, 4);
+    // Without its registration in the window, the whole window is reported.
+    let r = node_report(&input(h100()), &events[1..], window, &config);
+    assert_eq!(r.days.len(), 30);
+    assert!((r.totals.calls_per_day - 4.0 / 30.0).abs() < 1e-12);
+}
