@@ -73,6 +73,8 @@ enum Command {
     /// Measure performance.
     #[command(subcommand)]
     Bench(cmd::bench::Command),
+    /// What-if operator economics: daily P&L and payback for assumed traffic (no network).
+    Calc(Box<cmd::earnings::CalcArgs>),
     /// Simulate the marketplace: the exposure router against other routing policies.
     Sim(cmd::sim::Args),
 }
@@ -102,6 +104,7 @@ fn main() {
         Command::Params(c) => cmd::audit::params(&ctx, c),
         Command::Bench(c) => cmd::bench::run(&ctx, c),
         Command::Sim(a) => cmd::sim::run(a),
+        Command::Calc(a) => cmd::earnings::run_calc(*a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");

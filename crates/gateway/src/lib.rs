@@ -24,6 +24,7 @@
 //! | `GET /v1/models/{id}/exposure?mode=<mode>[&max_price=N]` | [`ExposureView`]: every node's standing, score and share |
 //! | `GET /health` | [`Health`] |
 //! | `GET /metrics` | Prometheus text |
+//! | `GET /explorer…` | the explorer's HTML pages (see [`explorer`]) |
 //!
 //! ## Invariants
 //! - **Only payable answers reach the caller.** An answer is returned only if its receipt names
@@ -49,6 +50,7 @@ pub mod canary;
 pub mod config;
 mod cooldown;
 mod error;
+pub mod explorer;
 mod forward;
 mod metrics;
 pub mod observe;

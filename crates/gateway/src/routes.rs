@@ -9,6 +9,7 @@
 //! | `GET /v1/models/{id}/exposure?mode=<mode>[&max_price=N]` | [`verity_api::ExposureView`] |
 //! | `GET /health` | [`crate::views::Health`] (200 ready, 503 not) |
 //! | `GET /metrics` | Prometheus text |
+//! | `GET /explorer…` | HTML pages, see [`crate::explorer`] |
 //!
 //! Every error is an `ApiError` JSON body: unknown routes 404 `no_such_route`, wrong methods
 //! 405 `method_not_allowed`, bodies over `max_body_bytes` 413 `body_too_large`, bodies that are
@@ -42,6 +43,7 @@ pub fn router(gateway: Shared) -> Router {
         .route("/v1/models/{id}/exposure", get(exposure))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(crate::explorer::routes())
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(body_limit))
@@ -181,7 +183,7 @@ async fn no_route(uri: Uri) -> Failure {
         "no_such_route",
         format!(
             "no route {}; the gateway serves /v1/quote, /v1/call, /v1/calls/{{id}}, \
-             /v1/models, /health and /metrics",
+             /v1/models, /health, /metrics and /explorer",
             uri.path()
         ),
     )

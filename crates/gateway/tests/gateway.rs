@@ -40,7 +40,7 @@ const FUNDS: Amount = 1_000_000_000_000;
 const MIN_STAKE: Amount = 1_000_000;
 const ROYALTY_BPS: u16 = 1_000;
 /// Accounts `100·t + i` (t = 1..=TESTS, i < 20) are funded at genesis; test `t` uses its own.
-const TESTS: u64 = 7;
+const TESTS: u64 = 8;
 
 fn params() -> Params {
     Params {
@@ -1043,5 +1043,126 @@ async fn only_nodes_that_pass_a_canary_are_quoted() {
     assert_eq!(quoted, vec![good]);
     // The canary was an ordinary paid call: the good node holds its receipt.
     assert!(m.nodes[0].hits() >= 1 && m.nodes[1].hits() >= 1);
+    g.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_explorer_renders_the_ledger_escaped_and_names_bad_requests() {
+    let m = market(8, vec![node(Behaviour::Good, 700)]).await;
+    let owner = key(800);
+    let nasty = Hash32([0xe8; 32]);
+    blocking(|| {
+        apply(vec![(
+            &owner,
+            Payload::RegisterModel {
+                model: nasty,
+                name: r#"<script>alert("x")</script>"#.into(),
+                royalty_bps: 100,
+                input: InputSpec {
+                    shape: vec![1, 3],
+                    dtype: DType::F32,
+                },
+                modes: vec![Mode::Signed],
+            },
+        )])
+    });
+    let g = gateway(|_| {}).await;
+    let text = |url: String| async move {
+        let r = reqwest::get(&url).await.unwrap();
+        let status = r.status().as_u16();
+        let content_type = r
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, content_type, r.text().await.unwrap())
+    };
+    let base = format!("{}/explorer", g.url());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let models = loop {
+        let (status, content_type, body) = text(format!("{base}/models")).await;
+        assert_eq!(status, 200, "{body}");
+        assert!(content_type.starts_with("text/html"), "{content_type}");
+        if body.contains(&format!("/explorer/models/{nasty}")) {
+            break body;
+        }
+        assert!(Instant::now() < deadline, "the model never showed:\n{body}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(models.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"));
+    assert!(!models.contains("<script>alert"));
+    assert!(models.contains(&format!("/explorer/models/{}", m.model)));
+
+    let node = m.nodes[0].address();
+    let (status, _, page) = text(format!("{base}/nodes/{node}")).await;
+    assert_eq!(status, 200, "{page}");
+    assert!(page.contains(r#"<section id="earnings">"#));
+    assert!(page.contains(&format!(
+        r#"<span data-live="stake:{node}">1,000,000</span>"#
+    )));
+    assert!(page.contains("signed: 700"), "{page}");
+    let (status, _, page) = text(format!("{base}/nodes")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(&format!("/explorer/nodes/{node}")));
+
+    let (status, _, page) = text(format!("{base}/models/{nasty}")).await;
+    assert_eq!(status, 200);
+    assert!(page.contains("<h1>Model &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;</h1>"));
+    assert!(page.contains("signed: no node"), "{page}");
+
+    let live: Value = reqwest::get(format!("{base}/live.json"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(live["values"][format!("stake:{node}")], "1,000,000");
+    assert_eq!(live["values"][format!("calls:{nasty}")], "0");
+    assert_eq!(
+        live["values"]["height"].as_str().unwrap(),
+        live["height"].to_string()
+    );
+
+    let (status, _, page) = text(base.clone()).await;
+    assert_eq!(status, 200);
+    assert!(page.contains(r#"data-chart="calls-per-block""#));
+    let (status, _, page) = text(format!("{base}/params")).await;
+    assert_eq!(status, 200);
+    for rule in &params().slashing.rules {
+        assert!(page.contains(&rule.offence.to_string()), "{}", rule.offence);
+    }
+    let (status, _, page) = text(format!("{base}/blocks/1")).await;
+    assert_eq!(status, 200, "{page}");
+
+    let problems = [
+        (
+            "blocks/abc",
+            400,
+            "&#39;abc&#39; is not a valid block height",
+        ),
+        (
+            "blocks/99999999",
+            404,
+            "there is no block at height 99999999",
+        ),
+        ("calls/xyz", 400, "&#39;xyz&#39; is not a valid call id"),
+        ("nodes/verity1nope", 400, "is not a valid node address"),
+        ("txs/12", 400, "is not a valid transaction hash"),
+        ("nosuch", 404, "the explorer has no page /explorer/nosuch"),
+    ];
+    for (path, code, message) in problems {
+        let (status, content_type, page) = text(format!("{base}/{path}")).await;
+        assert_eq!(status, code, "{path}: {page}");
+        assert!(content_type.starts_with("text/html"), "{path}");
+        assert!(page.contains(message), "{path}: {page}");
+    }
+    let unknown_call = Hash32([0x5a; 32]);
+    let (status, _, page) = text(format!("{base}/calls/{unknown_call}")).await;
+    assert_eq!(status, 404);
+    assert!(page.contains(&format!("the ledger has no call {unknown_call}")));
+    let other = key(801).address();
+    let (status, _, page) = text(format!("{base}/nodes/{other}")).await;
+    assert_eq!(status, 404);
+    assert!(page.contains(&format!("{other} is not a registered node")));
     g.shutdown().await.unwrap();
 }

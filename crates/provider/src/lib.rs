@@ -45,6 +45,7 @@ mod error;
 pub mod fault;
 mod ledger;
 pub mod metrics;
+pub mod proving;
 pub mod queue;
 pub mod routes;
 pub mod startup;
@@ -225,6 +226,11 @@ pub async fn start(config: ProviderConfig) -> Result<ProviderHandle, ProviderErr
     let queue = tokio::task::spawn_blocking(move || ReceiptQueue::open(&queue_path))
         .await
         .map_err(|e| ProviderError::Internal(e.to_string()))??;
+    let proving_path = config.data_dir.join(proving::PROVING_DB);
+    let proving = tokio::task::spawn_blocking(move || proving::ProvingLog::open(&proving_path))
+        .await
+        .map_err(|e| ProviderError::Internal(e.to_string()))??;
+    let proving = Arc::new(proving);
     let client = Client::new(&config.ledger_url);
     let prepared = {
         let (config, endpoint, client, blobs) = (
@@ -247,7 +253,7 @@ pub async fn start(config: ProviderConfig) -> Result<ProviderHandle, ProviderErr
         2 * config.batch_interval.as_millis() as u64 + checks::SUBMISSION_MARGIN_MS;
     let metrics = Arc::new(Metrics::default());
     let proofs = zk::Ready::default();
-    let prover = zk::start(proofs.clone(), metrics.clone());
+    let prover = zk::start(proofs.clone(), metrics.clone(), proving.clone());
     let node = Arc::new(Shared {
         address: config.key.address(),
         ns: Namespaces::new(&prepared.chain_id),
@@ -264,6 +270,7 @@ pub async fn start(config: ProviderConfig) -> Result<ProviderHandle, ProviderErr
         min_ticket_remaining_ms,
         batch_limit,
         queue,
+        proving,
         ledger: Arc::new(Ledger::new(client, prepared.block_time_ms)),
         workers: Workers::new(config.workers),
         metrics,

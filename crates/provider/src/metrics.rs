@@ -121,7 +121,7 @@ impl Metrics {
     }
 
     /// The text exposition.
-    pub fn render(&self, queue_depth: usize) -> String {
+    pub fn render(&self, queue_depth: usize, proving_seconds_total: f64) -> String {
         let inner = self.inner();
         let mut out = String::new();
         let w = &mut out;
@@ -216,6 +216,16 @@ impl Metrics {
             "verity_node_zk_prove_seconds_total {}",
             inner.prove_seconds
         );
+        header(
+            w,
+            "verity_node_proving_seconds_total",
+            "counter",
+            "Time spent proving zk calls since the data directory was created (durable).",
+        );
+        let _ = writeln!(
+            w,
+            "verity_node_proving_seconds_total {proving_seconds_total}"
+        );
         out
     }
 }
@@ -239,7 +249,7 @@ mod tests {
         m.infer_time("ab", 3.0);
         m.accepted(40);
         m.refused("duplicate");
-        let text = m.render(3);
+        let text = m.render(3, 1.5);
         for line in [
             "verity_node_calls_total{model=\"ab\",result=\"ok\"} 2",
             "verity_node_calls_total{model=\"other\",result=\"unknown_model\"} 1",
@@ -252,6 +262,7 @@ mod tests {
             "verity_node_receipts_total{outcome=\"accepted\"} 1",
             "verity_node_receipts_total{outcome=\"duplicate\"} 1",
             "verity_node_earned_base_units_total 40",
+            "verity_node_proving_seconds_total 1.5",
             "# TYPE verity_node_infer_seconds histogram",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}:\n{text}");

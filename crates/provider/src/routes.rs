@@ -45,6 +45,7 @@ pub(crate) fn router(node: Arc<Shared>, blobs: Arc<BlobStore>) -> Router {
         .route("/v1/infer", post(infer))
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .route("/v1/proving", get(proving))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(node)
         .merge(verity_hub::router(blobs))
@@ -264,16 +265,21 @@ async fn health(State(node): State<Arc<Shared>>) -> Response {
 async fn metrics(State(node): State<Arc<Shared>>) -> Response {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        node.metrics.render(node.queue.len()),
+        node.metrics
+            .render(node.queue.len(), node.proving.view().total_seconds),
     )
         .into_response()
+}
+
+async fn proving(State(node): State<Arc<Shared>>) -> Json<crate::proving::ProvingView> {
+    Json(node.proving.view())
 }
 
 async fn no_route() -> CallError {
     CallError::new(
         StatusCode::NOT_FOUND,
         "no_such_route",
-        "no such route; a provider node serves POST /v1/infer, GET /health, GET /metrics and GET /v1/blobs/{id}",
+        "no such route; a provider node serves POST /v1/infer, GET /health, GET /metrics, GET /v1/proving and GET /v1/blobs/{id}",
     )
 }
 

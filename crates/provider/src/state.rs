@@ -75,6 +75,8 @@ pub struct Health {
 
 /// The running node's state.
 pub(crate) struct Shared {
+    /// Seconds spent proving, per day, durable.
+    pub proving: Arc<crate::proving::ProvingLog>,
     /// Signs receipts and receipt batches.
     pub key: Keypair,
     /// `key`'s address.

@@ -4,8 +4,9 @@
 //! prover thread, which proves them one at a time with the model's Groth16 proving key (using
 //! every core) and hands the proof to the batcher, which submits it once the call's receipt has
 //! been accepted. The ledger must see the proof within its proof window, or the call is refunded
-//! and the node slashed; the node logs each proof's time and the queue length, and `/metrics`
-//! counts proofs made and failed.
+//! and the node slashed; the node logs each proof's time and the queue length, `/metrics`
+//! counts proofs made and failed, and the time spent proving goes to the durable per-day
+//! [`crate::proving`] log.
 //!
 //! # Keys
 //! The proving key comes from the same setup as the verifying key on the ledger. On the devnet
@@ -40,14 +41,25 @@ pub(crate) struct Job {
 pub(crate) type Ready = Arc<Mutex<Vec<CallProof>>>;
 
 /// Start the prover thread; it stops when the sender is dropped.
-pub(crate) fn start(ready: Ready, metrics: Arc<crate::metrics::Metrics>) -> mpsc::Sender<Job> {
+pub(crate) fn start(
+    ready: Ready,
+    metrics: Arc<crate::metrics::Metrics>,
+    proving: Arc<crate::proving::ProvingLog>,
+) -> mpsc::Sender<Job> {
     let (tx, rx) = mpsc::channel::<Job>();
     std::thread::Builder::new()
         .name("verity-prover".into())
         .spawn(move || {
             for job in rx {
                 let started = std::time::Instant::now();
-                match prove(&job) {
+                let result = prove(&job);
+                let finished_ms = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_millis() as u64);
+                if let Err(e) = proving.record(finished_ms, started.elapsed().as_secs_f64()) {
+                    tracing::error!(error = %e, "cannot record proving time");
+                }
+                match result {
                     Ok(proof) => {
                         metrics.proved(started.elapsed().as_secs_f64());
                         tracing::debug!(call = %job.call, seconds = started.elapsed().as_secs_f64(), "call proved");

@@ -313,6 +313,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
     println!("Verity devnet is running.");
     println!("  ledger API  {}/v1/status", ctx.url);
     println!("  gateway     {gateway_url}/v1/models");
+    println!("  explorer    {gateway_url}/explorer");
     println!("  model hub   {hub_url}/v1/blobs/{{id}}");
     for (name, node) in &nodes {
         println!(

@@ -6,6 +6,7 @@ pub mod bench_serve;
 pub mod call;
 pub mod calls;
 pub mod devnet;
+pub mod earnings;
 pub mod exposure;
 pub mod init;
 pub mod keys;

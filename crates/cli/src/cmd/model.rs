@@ -52,6 +52,8 @@ pub enum Command {
     },
     /// List the models registered on the ledger.
     List,
+    /// Royalties a model earned per day, node and mode.
+    Earnings(super::earnings::ModelEarningsArgs),
 }
 
 /// Run a model command.
@@ -76,6 +78,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
         }
         Command::Serve { listen } => serve(ctx, listen),
         Command::List => print_json(&ctx.client().models()?),
+        Command::Earnings(a) => super::earnings::model(ctx, a),
     }
 }
 

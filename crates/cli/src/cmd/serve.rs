@@ -14,6 +14,8 @@ use verity_provider::ProviderConfig;
 pub enum NodeCommand {
     /// Serve models for pay: register and stake if needed, answer calls, submit receipts.
     Run(NodeRunArgs),
+    /// Daily revenue, costs, net and payback from the ledger, against renting the hardware out.
+    Earnings(super::earnings::NodeEarningsArgs),
 }
 
 /// Options of `verity node run`.
@@ -87,7 +89,10 @@ pub fn parse_prices(items: &[String]) -> Result<Vec<ModePrice>> {
 
 /// Run a node command.
 pub fn node(ctx: &Ctx, command: NodeCommand) -> Result<()> {
-    let NodeCommand::Run(a) = command;
+    let a = match command {
+        NodeCommand::Run(a) => a,
+        NodeCommand::Earnings(a) => return super::earnings::node(ctx, a),
+    };
     super::init_logging("info");
     let key = keyring::load(&ctx.home, &a.key)?;
     let data = a

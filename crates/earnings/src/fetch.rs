@@ -1,0 +1,103 @@
+//! Reading what a report needs from a validator and a provider node. The only I/O in the
+//! crate.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use verity_client::{Client, ClientError};
+use verity_ledger::{Address, EventRecord};
+
+/// Events fetched per request.
+pub const PAGE: usize = 500;
+/// Events one report may read; a longer history is an error naming `--days`.
+pub const MAX_EVENTS: usize = 2_000_000;
+
+/// What went wrong fetching.
+#[derive(Debug, thiserror::Error)]
+pub enum FetchError {
+    /// The validator or node did not answer as documented.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// Too many events in the window.
+    #[error("more than {MAX_EVENTS} events in the window; ask for fewer --days")]
+    TooMany,
+}
+
+/// Events listed under `query` (e.g. `account=verity1…`) with block time ≥ `since_ms`, oldest
+/// first, read newest first page by page.
+pub fn events_since(
+    client: &Client,
+    query: &str,
+    since_ms: u64,
+) -> Result<Vec<EventRecord>, FetchError> {
+    let mut out = Vec::new();
+    let mut before: Option<u64> = None;
+    loop {
+        let q = match before {
+            Some(b) => format!("{query}&before={b}"),
+            None => query.to_string(),
+        };
+        let page = client.events(Some(&q), PAGE)?;
+        let mut older = false;
+        for e in page.items {
+            if e.record.time_ms < since_ms {
+                older = true;
+                break;
+            }
+            out.push(e.record);
+        }
+        if out.len() > MAX_EVENTS {
+            return Err(FetchError::TooMany);
+        }
+        match page.next {
+            Some(next) if !older => before = Some(next),
+            _ => break,
+        }
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// Events of a node's account since `since_ms`.
+pub fn node_events(
+    client: &Client,
+    node: &Address,
+    since_ms: u64,
+) -> Result<Vec<EventRecord>, FetchError> {
+    events_since(client, &format!("account={node}"), since_ms)
+}
+
+/// Settlements since `since_ms`, for a model report. They are read by kind, not by model:
+/// the validator's model index lists a model's accepted calls but not their settlements.
+pub fn settlements(client: &Client, since_ms: u64) -> Result<Vec<EventRecord>, FetchError> {
+    events_since(client, "kind=CallSettled", since_ms)
+}
+
+/// `GET /v1/proving` of a provider node: seconds spent proving zk calls per UTC day.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProvingView {
+    /// One entry per day with proving, oldest first.
+    pub days: Vec<ProvingDay>,
+    /// Sum over all days.
+    pub total_seconds: f64,
+}
+
+/// Proving seconds of one UTC day.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ProvingDay {
+    /// Days since 1970-01-01.
+    pub day: u64,
+    /// Seconds.
+    pub seconds: f64,
+}
+
+impl ProvingView {
+    /// Seconds by day number.
+    pub fn by_day(&self) -> BTreeMap<u64, f64> {
+        self.days.iter().map(|d| (d.day, d.seconds)).collect()
+    }
+}
+
+/// The proving seconds a provider node at `node_url` reports.
+pub fn proving(node_url: &str) -> Result<ProvingView, FetchError> {
+    Ok(Client::new(node_url).get("/v1/proving")?)
+}
