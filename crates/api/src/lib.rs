@@ -13,8 +13,10 @@
 
 pub mod call;
 pub mod exposure;
+pub mod proving;
 pub use call::*;
 pub use exposure::{ExposureView, NodeExposureView};
+pub use proving::{ProvingDay, ProvingView};
 
 use serde::{Deserialize, Serialize};
 use verity_ledger::{

@@ -1,8 +1,7 @@
 //! Reading what a report needs from a validator and a provider node. The only I/O in the
 //! crate.
 
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use verity_api::ProvingView;
 use verity_client::{Client, ClientError};
 use verity_ledger::{Address, EventRecord};
 
@@ -70,31 +69,6 @@ pub fn node_events(
 /// the validator's model index lists a model's accepted calls but not their settlements.
 pub fn settlements(client: &Client, since_ms: u64) -> Result<Vec<EventRecord>, FetchError> {
     events_since(client, "kind=CallSettled", since_ms)
-}
-
-/// `GET /v1/proving` of a provider node: seconds spent proving zk calls per UTC day.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProvingView {
-    /// One entry per day with proving, oldest first.
-    pub days: Vec<ProvingDay>,
-    /// Sum over all days.
-    pub total_seconds: f64,
-}
-
-/// Proving seconds of one UTC day.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProvingDay {
-    /// Days since 1970-01-01.
-    pub day: u64,
-    /// Seconds.
-    pub seconds: f64,
-}
-
-impl ProvingView {
-    /// Seconds by day number.
-    pub fn by_day(&self) -> BTreeMap<u64, f64> {
-        self.days.iter().map(|d| (d.day, d.seconds)).collect()
-    }
 }
 
 /// The proving seconds a provider node at `node_url` reports.

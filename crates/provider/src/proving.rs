@@ -9,12 +9,12 @@
 
 use crate::queue::QueueError;
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
-use serde::{Deserialize, Serialize};
 use std::{
     collections::BTreeMap,
     path::Path,
     sync::{Mutex, MutexGuard},
 };
+use verity_api::{ProvingDay, ProvingView};
 
 /// File name of the log in the data directory.
 pub const PROVING_DB: &str = "proving.redb";
@@ -23,24 +23,6 @@ const MS_PER_DAY: u64 = 86_400_000;
 
 /// Day (days since 1970-01-01, UTC) → microseconds spent proving.
 const DAYS: TableDefinition<u64, u64> = TableDefinition::new("proving_days");
-
-/// `GET /v1/proving`.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct ProvingView {
-    /// One entry per day with proving, oldest first.
-    pub days: Vec<ProvingDay>,
-    /// Sum over all days.
-    pub total_seconds: f64,
-}
-
-/// Proving seconds of one UTC day.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ProvingDay {
-    /// Days since 1970-01-01.
-    pub day: u64,
-    /// Seconds.
-    pub seconds: f64,
-}
 
 /// The durable per-day proving log, mirrored in memory.
 pub struct ProvingLog {

@@ -271,7 +271,7 @@ async fn metrics(State(node): State<Arc<Shared>>) -> Response {
         .into_response()
 }
 
-async fn proving(State(node): State<Arc<Shared>>) -> Json<crate::proving::ProvingView> {
+async fn proving(State(node): State<Arc<Shared>>) -> Json<verity_api::ProvingView> {
     Json(node.proving.view())
 }
 

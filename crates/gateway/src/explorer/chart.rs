@@ -108,17 +108,24 @@ impl BarChart<'_> {
                 y = TOP + plot_h / 2.0
             );
         }
-        let _ = write!(
-            out,
-            r#"<text class="axis-label" x="{x}" y="{y}" text-anchor="middle">{}</text><text class="axis-label" transform="translate(14 {ym}) rotate(-90)" text-anchor="middle">{}</text></svg>"#,
-            escape(self.x_label),
-            escape(self.y_label),
-            x = LEFT + plot_w / 2.0,
-            y = HEIGHT - 6.0,
-            ym = TOP + plot_h / 2.0
-        );
+        close(&mut out, self.x_label, self.y_label);
         out
     }
+}
+
+/// Append the axis labels and close the `<svg>`.
+fn close(out: &mut String, x_label: &str, y_label: &str) {
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let _ = write!(
+        out,
+        r#"<text class="axis-label" x="{x}" y="{y}" text-anchor="middle">{}</text><text class="axis-label" transform="translate(14 {ym}) rotate(-90)" text-anchor="middle">{}</text></svg>"#,
+        escape(x_label),
+        escape(y_label),
+        x = LEFT + plot_w / 2.0,
+        y = HEIGHT - 6.0,
+        ym = TOP + plot_h / 2.0
+    );
 }
 
 /// A line chart of real values over labelled x positions.
@@ -222,15 +229,7 @@ impl LineChart<'_> {
                 );
             }
         }
-        let _ = write!(
-            out,
-            r#"<text class="axis-label" x="{x}" y="{y}" text-anchor="middle">{}</text><text class="axis-label" transform="translate(14 {ym}) rotate(-90)" text-anchor="middle">{}</text></svg>"#,
-            escape(self.x_label),
-            escape(self.y_label),
-            x = LEFT + plot_w / 2.0,
-            y = HEIGHT - 6.0,
-            ym = TOP + plot_h / 2.0
-        );
+        close(&mut out, self.x_label, self.y_label);
         out
     }
 }
