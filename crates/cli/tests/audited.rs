@@ -14,19 +14,22 @@ use support::*;
 
 #[test]
 fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
+    // node-1 corrupts 30 %. It fails both canaries with probability 9 %; otherwise it serves
+    // about a third of one model's 300 calls while every node is on probation (audited at
+    // 25 %), so a sampled corrupted call is all but certain (none: 0.75^30 ≈ 0.02 %).
     let (s, stdout) = devnet_traffic(&[
         "--traffic",
-        "240",
+        "600",
         "--mode",
         "audited",
         "--faulty-ppm",
-        "200000",
+        "300000",
     ]);
     let n = |k: &str| s[k].as_u64().unwrap();
-    assert_eq!(n("answered"), 240, "{s}");
+    assert_eq!(n("answered"), 600, "{s}");
     assert_eq!(n("failed"), 0, "{s}");
     // The gateway's canary may catch node-1 before any traffic (a fresh random input is
-    // corrupted with probability 20 %), keeping it off that model; on a model it still serves,
+    // corrupted with probability 30 %), keeping it off that model; on a model it still serves,
     // sampled corrupted calls are refunded. The caller pays for exactly the settled calls.
     let canary_catches = stdout
         .lines()
