@@ -494,7 +494,10 @@ impl LateNode {
             .with_context(|| format!("cannot start the late node {}", self.name))?;
         let address = node.address();
         let node_metrics = format!("{}/metrics", node.endpoint());
-        let served = || counter(&node_metrics, "verity_node_calls_total{model=").unwrap_or(0.0);
+        // Calls of the followed model only: the canaries of the node's other models come
+        // later and must not pass for a caller's call.
+        let model_calls = format!("verity_node_calls_total{{model=\"{}\"", self.model);
+        let served = || counter(&node_metrics, &model_calls).unwrap_or(0.0);
         println!(
             "late node   {} ({address}) started {:.1} s into the run",
             self.name,
@@ -548,7 +551,14 @@ impl LateNode {
                     at.elapsed().as_secs_f64()
                 );
             }
-            if self.ledger.node(&address).is_ok_and(|n| n.served > 1) {
+            // The ledger's count includes one canary per model served, so a caller's call is
+            // accepted once it exceeds that.
+            if called
+                && self
+                    .ledger
+                    .node(&address)
+                    .is_ok_and(|n| n.served > n.models.len() as u64)
+            {
                 println!(
                     "late node   paid calls accepted on the ledger {:.1} s after it started",
                     started.elapsed().as_secs_f64()
