@@ -6,7 +6,9 @@ use support::*;
 
 #[test]
 fn a_node_started_late_is_paid_soon_and_its_exposure_is_published() {
-    let (s, stdout) = devnet_traffic(&["--traffic", "1500", "--late-node", "1"]);
+    // The late node needs a few seconds (model load, zk keys, registration, a canary round)
+    // before it is eligible; 6,000 calls keep traffic flowing well past that.
+    let (s, stdout) = devnet_traffic(&["--traffic", "6000", "--late-node", "1"]);
     let find = |needle: &str| {
         stdout
             .lines()
@@ -31,6 +33,6 @@ fn a_node_started_late_is_paid_soon_and_its_exposure_is_published() {
         .unwrap_or_else(|| panic!("no wait in: {first}"));
     assert!(wait < 10.0, "{first}");
     find("paid calls accepted on the ledger");
-    assert_eq!(s["answered"].as_u64(), Some(1500), "{s}");
+    assert_eq!(s["answered"].as_u64(), Some(6000), "{s}");
     assert_eq!(s["failed"].as_u64(), Some(0), "{s}");
 }
