@@ -222,34 +222,13 @@ fn explorer_pages_render_ledger_numbers_in_a_real_browser() {
     install_browser();
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let ports = free_ports(7, 2);
-    let [api, p2p, gateway, hub, first_node, ..] = ports[..] else {
-        unreachable!()
-    };
-    let addr = |p: u16| format!("127.0.0.1:{p}");
-    let url = format!("http://{}", addr(api));
-    let gw = format!("http://{}", addr(gateway));
+    let ports = DevnetPorts::pick(2);
+    let url = ports.url();
+    let gw = ports.gateway_url();
     let log = dir.path().join("devnet.log");
-    let devnet = Process::start(
-        &home,
-        &url,
-        &[
-            "devnet",
-            "--api",
-            &addr(api),
-            "--p2p",
-            &addr(p2p),
-            "--gateway",
-            &addr(gateway),
-            "--hub",
-            &addr(hub),
-            "--nodes",
-            "2",
-            "--first-node-port",
-            &first_node.to_string(),
-        ],
-        log.clone(),
-    );
+    let args = ports.devnet_args(&["--nodes", "2"]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let devnet = Process::start(&home, &url, &args, log.clone());
     let client = devnet.client();
     let deadline = Instant::now() + Duration::from_secs(180);
     let banner = loop {

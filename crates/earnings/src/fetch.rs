@@ -1,9 +1,11 @@
 //! Reading what a report needs from a validator and a provider node. The only I/O in the
 //! crate.
 
+use crate::{EconomicsConfig, Hardware, NodeInput, NodeReport, Window};
+use std::collections::BTreeMap;
 use verity_api::ProvingView;
 use verity_client::{Client, ClientError};
-use verity_ledger::{Address, EventRecord};
+use verity_ledger::{Address, EventRecord, state::Node};
 
 /// Events fetched per request.
 pub const PAGE: usize = 500;
@@ -74,4 +76,24 @@ pub fn settlements(client: &Client, since_ms: u64) -> Result<Vec<EventRecord>, F
 /// The proving seconds a provider node at `node_url` reports.
 pub fn proving(node_url: &str) -> Result<ProvingView, FetchError> {
     Ok(Client::new(node_url).get("/v1/proving")?)
+}
+
+/// `node`'s report over `window`: its events read from `client`, costed as `hardware`, with
+/// the proving seconds per day it reported (if any).
+pub fn node_report(
+    client: &Client,
+    node: &Node,
+    hardware: Hardware,
+    proving_seconds: Option<BTreeMap<u64, f64>>,
+    window: Window,
+    config: &EconomicsConfig,
+) -> Result<NodeReport, FetchError> {
+    let events = node_events(client, &node.operator, window.start_ms())?;
+    let input = NodeInput {
+        node: node.operator,
+        hardware,
+        stake_base_units: node.stake,
+        proving_seconds,
+    };
+    Ok(crate::report::node_report(&input, &events, window, config))
 }

@@ -144,11 +144,7 @@ impl Routing {
     ) -> Vec<Address> {
         let exposure = self.exposure(view, model, mode, max_price);
         let utilization = |id: &Address| {
-            let capacity = exposure
-                .nodes
-                .iter()
-                .find(|n| n.id == *id)
-                .map_or(0.0, |n| n.verified_capacity);
+            let capacity = exposure.node(id).map_or(0.0, |n| n.verified_capacity);
             let in_flight = f64::from(self.observations.of(id).in_flight);
             if capacity > 0.0 {
                 in_flight / capacity

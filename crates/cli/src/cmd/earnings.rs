@@ -6,8 +6,7 @@ use crate::keyring;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use verity_earnings::{
-    CalcInput, EconomicsConfig, Hardware, NodeInput, Window, calc, fetch, model_report,
-    node_report,
+    CalcInput, EconomicsConfig, Hardware, Window, calc, fetch, model_report,
     render::{model_csv, node_csv, node_table},
 };
 use verity_ledger::{Address, HardwareProfile, ModelId};
@@ -190,14 +189,7 @@ pub fn node(ctx: &Ctx, a: NodeEarningsArgs) -> Result<()> {
         None => None,
     };
     let window = Window::ending_at(now_ms(), a.days);
-    let events = fetch::node_events(&client, &address, window.start_ms())?;
-    let input = NodeInput {
-        node: address,
-        hardware,
-        stake_base_units: node.stake,
-        proving_seconds,
-    };
-    let report = node_report(&input, &events, window, &config);
+    let report = fetch::node_report(&client, &node, hardware, proving_seconds, window, &config)?;
     if a.format.json {
         print_json(&report)
     } else if a.format.csv {

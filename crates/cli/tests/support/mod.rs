@@ -162,41 +162,71 @@ impl Drop for Process {
     }
 }
 
+/// Free loopback ports for a devnet with room for `nodes` provider nodes.
+pub struct DevnetPorts {
+    pub api: u16,
+    pub p2p: u16,
+    pub gateway: u16,
+    pub hub: u16,
+    pub first_node: u16,
+}
+
+impl DevnetPorts {
+    /// Pick them: four free ports and `nodes` consecutive ones.
+    pub fn pick(nodes: usize) -> Self {
+        let ports = free_ports(4 + nodes, nodes);
+        DevnetPorts {
+            api: ports[0],
+            p2p: ports[1],
+            gateway: ports[2],
+            hub: ports[3],
+            first_node: ports[4],
+        }
+    }
+
+    /// The validator API's URL.
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.api)
+    }
+
+    /// The gateway's URL.
+    pub fn gateway_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.gateway)
+    }
+
+    /// `devnet` with these ports, then `extra`.
+    pub fn devnet_args(&self, extra: &[&str]) -> Vec<String> {
+        let addr = |p: u16| format!("127.0.0.1:{p}");
+        let mut args: Vec<String> = vec![
+            "devnet".into(),
+            "--api".into(),
+            addr(self.api),
+            "--p2p".into(),
+            addr(self.p2p),
+            "--gateway".into(),
+            addr(self.gateway),
+            "--hub".into(),
+            addr(self.hub),
+            "--first-node-port".into(),
+            self.first_node.to_string(),
+        ];
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
+    }
+}
+
 /// Run `verity devnet` on free ports (room for four nodes) with `extra` flags, which must
 /// include `--traffic N`; the summary JSON and stdout.
 pub fn devnet_traffic(extra: &[&str]) -> (serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let ports = free_ports(8, 4);
-    let [api, p2p, gateway, hub, first_node, ..] = ports[..] else {
-        unreachable!()
-    };
-    let addr = |p: u16| format!("127.0.0.1:{p}");
-    let url = format!("http://{}", addr(api));
+    let ports = DevnetPorts::pick(4);
     let summary = dir.path().join("summary.json");
-    let out = run(
-        &home,
-        &url,
-        &[
-            "devnet",
-            "--api",
-            &addr(api),
-            "--p2p",
-            &addr(p2p),
-            "--gateway",
-            &addr(gateway),
-            "--hub",
-            &addr(hub),
-            "--first-node-port",
-            &first_node.to_string(),
-            "--summary-json",
-            summary.to_str().unwrap(),
-        ]
-        .iter()
-        .chain(extra)
-        .copied()
-        .collect::<Vec<_>>(),
-    );
+    let mut flags = vec!["--summary-json", summary.to_str().unwrap()];
+    flags.extend(extra);
+    let args = ports.devnet_args(&flags);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let out = run(&home, &ports.url(), &args);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

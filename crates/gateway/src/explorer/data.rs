@@ -9,7 +9,7 @@ use crate::service::Gateway;
 use std::collections::BTreeMap;
 use verity_api::{EventView, ExposureView, Page};
 use verity_client::{CallFilter, Client, ClientError};
-use verity_earnings::{EconomicsConfig, Hardware, NodeInput, NodeReport, Window};
+use verity_earnings::{EconomicsConfig, Hardware, NodeReport, Window};
 use verity_ledger::{
     Address, Amount, Event,
     state::{Call, Node},
@@ -173,15 +173,6 @@ pub fn earnings(ledger: &Client, node: &Node, now_ms: u64) -> Result<NodeReport,
         )
     })?;
     let window = Window::ending_at(now_ms, EARNINGS_DAYS);
-    let events = verity_earnings::fetch::node_events(ledger, &node.operator, window.start_ms())
-        .map_err(|e| format!("cannot read the node's events: {e}"))?;
-    let input = NodeInput {
-        node: node.operator,
-        hardware,
-        stake_base_units: node.stake,
-        proving_seconds: None,
-    };
-    Ok(verity_earnings::node_report(
-        &input, &events, window, &config,
-    ))
+    verity_earnings::fetch::node_report(ledger, node, hardware, None, window, &config)
+        .map_err(|e| format!("cannot read the node's events: {e}"))
 }
