@@ -569,6 +569,31 @@ async fn quotes_list_eligible_nodes_by_the_router_and_itemize_prices() {
     ))
     .await;
     assert_eq!((status, code(&body)), (400, "invalid_parameter"), "{body}");
+    for (url, status, expected) in [
+        (
+            format!("{}/v1/models/not-a-model/exposure", g.url()),
+            400,
+            "invalid_parameter",
+        ),
+        (
+            format!("{}/v1/models/{}/exposure", g.url(), Hash32([0xee; 32])),
+            404,
+            "unknown_model",
+        ),
+        (
+            format!("{}/v1/models/{}/exposure?mode=zk", g.url(), m.model),
+            400,
+            "mode_not_supported",
+        ),
+        (
+            format!("{}/v1/models/{}/exposure?max_price=lots", g.url(), m.model),
+            400,
+            "invalid_parameter",
+        ),
+    ] {
+        let (got, body) = get(&url).await;
+        assert_eq!((got, code(&body)), (status, expected), "{url}: {body}");
+    }
 
     // Audited: f has no signed price, so no surcharge; the others charge 200 more.
     let (_, body) = get(&quote_url("mode=audited")).await;
