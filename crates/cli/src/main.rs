@@ -28,9 +28,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start a local single-validator network with a funded demo account (the main job).
+    /// Start a local network with a funded demo account (the main job); one validator in this
+    /// process, or `--validators N` in N processes.
     Devnet(cmd::devnet::Args),
-    /// Write a new chain's genesis and a validator's keys into a data directory.
+    /// Write a new chain's genesis and validator keys: one data directory, or with
+    /// `--validators N` a network directory of N.
     Init(cmd::init::Args),
     /// Validator operations.
     #[command(subcommand)]

@@ -129,6 +129,13 @@ pub fn write_home(
     write_key(&dir.join(VALIDATOR_KEY_FILE), key)
 }
 
+/// Replace the settings of the validator in `dir` (its keys and genesis stay).
+pub fn write_settings(dir: &Path, settings: &NodeSettings) -> Result<()> {
+    let path = dir.join(NODE_FILE);
+    fs::write(&path, serde_json::to_string_pretty(settings)? + "\n")
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
 /// A key file's content.
 #[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -22,8 +22,10 @@ pub mod api;
 pub mod app;
 pub mod home;
 pub mod mempool;
+pub mod network;
 pub mod run;
 
 pub use app::{ChainApp, Head};
 pub use home::{Home, NodeSettings};
+pub use network::Network;
 pub use run::run_validator;

@@ -41,6 +41,8 @@ pub enum Command {
     },
     /// Paid calls through gateway → node against a no-op axum server (needs a running devnet).
     Serve(super::bench_serve::ServeArgs),
+    /// Blocks and settled calls per second and time to finality with 1, 4 and 7 validators.
+    Validators(super::bench_validators::ValidatorsArgs),
 }
 
 /// Run a benchmark.
@@ -52,6 +54,7 @@ pub fn run(ctx: &Ctx, command: Command) -> Result<()> {
             callers,
         } => settle(calls, batch.max(1), callers.max(1)),
         Command::Serve(args) => super::bench_serve::run(ctx, args),
+        Command::Validators(args) => super::bench_validators::run(args),
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod bench;
 pub mod bench_serve;
+pub mod bench_validators;
 pub mod call;
 pub mod calls;
 pub mod devnet;

@@ -106,8 +106,15 @@ pub struct Process {
 }
 
 impl Process {
-    /// Start `verity args…` in the background, logging to `log`.
+    /// Start `verity args…` in the background, logging to `log`, and wait for height 1.
     pub fn start(home: &Path, url: &str, args: &[&str], log: PathBuf) -> Self {
+        let p = Self::spawn(home, url, args, log);
+        p.wait_for_height(1);
+        p
+    }
+
+    /// Start `verity args…` in the background, logging to `log`.
+    pub fn spawn(home: &Path, url: &str, args: &[&str], log: PathBuf) -> Self {
         let file = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -119,13 +126,11 @@ impl Process {
             .stderr(Stdio::from(file))
             .spawn()
             .expect("verity starts");
-        let p = Self {
+        Self {
             child,
             url: url.to_string(),
             log,
-        };
-        p.wait_for_height(1);
-        p
+        }
     }
 
     pub fn client(&self) -> Client {
@@ -169,6 +174,9 @@ pub struct DevnetPorts {
     pub gateway: u16,
     pub hub: u16,
     pub first_node: u16,
+    /// Validators in the devnet; with more than one, validator `i` listens on `api + 2i` and
+    /// `p2p + 2i`.
+    pub validators: u16,
 }
 
 impl DevnetPorts {
@@ -181,7 +189,31 @@ impl DevnetPorts {
             gateway: ports[2],
             hub: ports[3],
             first_node: ports[4],
+            validators: 1,
         }
+    }
+
+    /// Pick them for a devnet of `validators` validators: two free ports and a consecutive
+    /// run for the nodes and the validators' API and p2p ports.
+    pub fn pick_validators(nodes: usize, validators: u16) -> Self {
+        let run = nodes + 2 * usize::from(validators);
+        let ports = free_ports(2 + run, run);
+        let api = ports[2 + nodes];
+        DevnetPorts {
+            api,
+            p2p: api + 1,
+            gateway: ports[0],
+            hub: ports[1],
+            first_node: ports[2],
+            validators,
+        }
+    }
+
+    /// API URLs of every validator.
+    pub fn validator_urls(&self) -> Vec<String> {
+        (0..self.validators)
+            .map(|i| format!("http://127.0.0.1:{}", self.api + 2 * i))
+            .collect()
     }
 
     /// The validator API's URL.
@@ -210,6 +242,14 @@ impl DevnetPorts {
             "--first-node-port".into(),
             self.first_node.to_string(),
         ];
+        if self.validators > 1 {
+            args.extend([
+                "--validators".into(),
+                self.validators.to_string(),
+                "--port-stride".into(),
+                "2".into(),
+            ]);
+        }
         args.extend(extra.iter().map(|a| a.to_string()));
         args
     }

@@ -2,11 +2,19 @@
 //!
 //! One process runs the whole market on loopback: the validator (ledger + consensus + API), a
 //! model hub serving the local model store, the gateway, and provider nodes serving the bundled
-//! digits models at different prices. On start it publishes the bundled models (owner: the demo
+//! digits models at different prices. With `--validators N` (N > 1) the validators run as N
+//! child processes of this one, a network directory `devnet-Nv` beside the single-validator
+//! `devnet`, and the services spread over them: provider node `i` talks to validator `i mod N`,
+//! the gateway to the second, the auditor to the third; after `--traffic` every validator must
+//! report the same block and state root at a common height. On start it publishes the bundled models (owner: the demo
 //! account), tops up the demo account's escrow and funds the node keys, all with ordinary
 //! transactions. `--traffic N` then runs the load generator and exits with its verdict.
 
+pub mod children;
+mod consistency;
+
 use super::{Ctx, model, traffic};
+use children::ChildValidator;
 use anyhow::{Context, Result};
 use clap::Args as ClapArgs;
 use std::{
@@ -17,10 +25,9 @@ use std::{
 use verity_client::Client;
 use verity_gateway::GatewayConfig;
 use verity_ledger::{
-    Amount, Genesis, GenesisAccount, GenesisValidator, Keypair, Mode, ModePrice, ModelId, Params,
-    Payload,
+    Amount, Genesis, GenesisAccount, Keypair, Mode, ModePrice, ModelId, Params, Payload,
 };
-use verity_node::{Home, home};
+use verity_node::{Home, Network, home};
 use verity_provider::ProviderConfig;
 
 /// Base units the demo account starts with.
@@ -87,6 +94,8 @@ pub struct Args {
     /// and report when the router gave it its first paid call and its exposure share.
     #[arg(long, value_name = "SECS")]
     pub late_node: Option<f64>,
+    #[command(flatten)]
+    pub set: super::init::ValidatorSet,
 }
 
 /// Time between the in-process auditor's rounds.
@@ -99,43 +108,21 @@ const NODE_KEYS: usize = 4;
 /// Create the devnet on first use (or after `--reset`), then run it.
 pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
     super::init_logging("warn,verity=info");
+    ensure_keys(ctx)?;
+    if args.set.validators > 1 {
+        return run_network(ctx, args);
+    }
     let data = ctx.home.join("devnet");
     if args.reset && data.exists() {
         std::fs::remove_dir_all(&data)?;
     }
-    for name in std::iter::once("demo".to_string()).chain(funded_key_names()) {
-        let path = crate::keyring::path(&ctx.home, &name);
-        if !path.exists() {
-            home::write_key(&path, &home::generate_key())?;
-        }
-    }
-    let demo = crate::keyring::load(&ctx.home, "demo")?;
     if !data.join(home::GENESIS_FILE).exists() {
-        let key = home::generate_key();
-        // The node and auditor keys are funded at genesis, not by the demo account: an account
-        // that funds a node is linked to it, and the demo account's calls would then never
-        // count as independent evidence of the nodes' service.
-        let mut accounts = vec![GenesisAccount {
-            address: demo.address(),
-            balance: DEMO_FUNDS,
-        }];
-        for name in funded_key_names() {
-            accounts.push(GenesisAccount {
-                address: crate::keyring::load(&ctx.home, &name)?.address(),
-                balance: NODE_FUNDS,
-            });
-        }
-        let genesis = Genesis {
-            chain_id: "verity-devnet".into(),
-            genesis_time_ms: super::now_ms(),
-            params: devnet_params(),
-            accounts,
-            validators: vec![GenesisValidator {
-                public_key: key.public(),
-                p2p: args.listen.p2p.to_string(),
-            }],
+        let members = args.set.members(&args.listen)?;
+        let genesis = devnet_genesis(ctx, &members)?;
+        let [(key, settings)] = members.as_slice() else {
+            unreachable!("one validator")
         };
-        home::write_home(&data, &genesis, &args.listen.settings(), &key)?;
+        home::write_home(&data, &genesis, settings, key)?;
     }
     let mut home = Home::load(&data).with_context(|| {
         format!(
@@ -160,7 +147,8 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             url: format!("http://{api}"),
         };
         std::thread::spawn(move || {
-            let code = match services(&ctx, &args, &data) {
+            let validators = [ctx.url.clone()];
+            let code = match services(&ctx, &args, &data, &validators) {
                 Ok(code) => code,
                 Err(e) => {
                     eprintln!("error: devnet services: {e:#}");
@@ -170,6 +158,86 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             std::process::exit(code);
         });
     })
+}
+
+/// The devnet's genesis with `members` as validators.
+///
+/// The node and auditor keys are funded at genesis, not by the demo account: an account that
+/// funds a node is linked to it, and the demo account's calls would then never count as
+/// independent evidence of the nodes' service.
+fn devnet_genesis(ctx: &Ctx, members: &[(Keypair, verity_node::NodeSettings)]) -> Result<Genesis> {
+    let demo = crate::keyring::load(&ctx.home, "demo")?;
+    let mut accounts = vec![GenesisAccount {
+        address: demo.address(),
+        balance: DEMO_FUNDS,
+    }];
+    for name in funded_key_names() {
+        accounts.push(GenesisAccount {
+            address: crate::keyring::load(&ctx.home, &name)?.address(),
+            balance: NODE_FUNDS,
+        });
+    }
+    Ok(Genesis {
+        chain_id: "verity-devnet".into(),
+        genesis_time_ms: super::now_ms(),
+        params: devnet_params(),
+        accounts,
+        validators: verity_node::network::genesis_validators(members),
+    })
+}
+
+/// Ensure the devnet's keys exist (the demo account and every funded key).
+fn ensure_keys(ctx: &Ctx) -> Result<()> {
+    for name in std::iter::once("demo".to_string()).chain(funded_key_names()) {
+        let path = crate::keyring::path(&ctx.home, &name);
+        if !path.exists() {
+            home::write_key(&path, &home::generate_key())?;
+        }
+    }
+    Ok(())
+}
+
+/// `verity devnet --validators N`: the validators as child processes, the services here.
+fn run_network(ctx: &Ctx, args: Args) -> Result<()> {
+    let count = usize::from(args.set.validators);
+    let data = ctx.home.join(format!("devnet-{count}v"));
+    if args.reset && data.exists() {
+        std::fs::remove_dir_all(&data)?;
+    }
+    if !Network::exists(&data) {
+        let members = args.set.members(&args.listen)?;
+        let genesis = devnet_genesis(ctx, &members)?;
+        verity_node::network::write_network(&data, &genesis, &members)?;
+    }
+    let network = Network::load(&data)?;
+    anyhow::ensure!(
+        network.validators.len() == count,
+        "{} holds a network of {} validators, not {count}; start a new one with --reset",
+        data.display(),
+        network.validators.len()
+    );
+    let mut validators = Vec::with_capacity(count);
+    for member in &network.validators {
+        validators.push(ChildValidator::start(&data, member, args.listen.block_ms)?);
+    }
+    let urls: Vec<String> = network.validators.iter().map(|m| m.api.clone()).collect();
+    for (validator, url) in validators.iter_mut().zip(&urls) {
+        validator.wait_ready(url)?;
+    }
+    println!(
+        "Verity devnet is starting ({count} validators in separate processes, chain {}).",
+        network.chain_id
+    );
+    let ctx = Ctx {
+        home: ctx.home.clone(),
+        url: urls[0].clone(),
+    };
+    let mut code = services(&ctx, &args, &data, &urls)?;
+    if code == 0 {
+        code = consistency::report(&urls)?;
+    }
+    drop(validators);
+    std::process::exit(code)
 }
 
 /// The published defaults, except that a new node stays on probation (audited at the 25 % cap)
@@ -202,9 +270,11 @@ const CANARY_KEY: &str = "canary";
 /// Escrow the canary key keeps for canary calls.
 const CANARY_ESCROW: Amount = NODE_FUNDS / 2;
 
-/// Everything besides the validator. Returns only with `--traffic` (the process exit code) or
-/// on error; otherwise it serves until the process is interrupted.
-fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
+/// Everything besides the validators, whose API URLs are `validators` (`ctx.url` is the
+/// first). Returns only with `--traffic` (the process exit code) or on error; otherwise it
+/// serves until the process is interrupted.
+fn services(ctx: &Ctx, args: &Args, data: &std::path::Path, validators: &[String]) -> Result<i32> {
+    let validator = |i: usize| validators[i % validators.len()].clone();
     let ledger = ctx.client();
     wait_for_blocks(&ledger)?;
     let demo = crate::keyring::load(&ctx.home, "demo")?;
@@ -229,7 +299,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
                 )
             })?;
         tokio::spawn(async move { axum::serve(listener, verity_hub::router(store)).await });
-        let mut config = GatewayConfig::new(ctx.url.clone());
+        let mut config = GatewayConfig::new(validator(1));
         config.listen = args.gateway;
         config.canary = Some(verity_gateway::CanaryConfig::new(crate::keyring::load(
             &ctx.home, CANARY_KEY,
@@ -251,7 +321,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
             .collect();
         let mut config = ProviderConfig::new(
             key,
-            ctx.url.clone(),
+            validator(i),
             data.join("nodes").join(name),
             models.clone(),
             prices,
@@ -302,7 +372,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
     if !args.no_auditor {
         let key = crate::keyring::load(&ctx.home, AUDITOR_KEY)?;
         super::audit::ensure_bonded(&ledger, &key)?;
-        let client = ctx.client();
+        let client = Client::new(&validator(2));
         std::thread::Builder::new()
             .name("verity-auditor".into())
             .spawn(move || {
@@ -311,7 +381,13 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path) -> Result<i32> {
     }
 
     println!("Verity devnet is running.");
-    println!("  ledger API  {}/v1/status", ctx.url);
+    for (i, url) in validators.iter().enumerate() {
+        let name = match validators.len() {
+            1 => "ledger API".to_string(),
+            _ => verity_node::network::member_name(i),
+        };
+        println!("  {name:<11} {url}/v1/status");
+    }
     println!("  gateway     {gateway_url}/v1/models");
     println!("  explorer    {gateway_url}/explorer");
     println!("  model hub   {hub_url}/v1/blobs/{{id}}");

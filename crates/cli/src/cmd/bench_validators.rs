@@ -1,0 +1,417 @@
+//! `verity bench validators`: finalized blocks per second, settled calls per second and time
+//! to finality with validator sets of different sizes, side by side in one run on loopback.
+//!
+//! For each set size `n` the benchmark writes a fresh network directory, starts `n`
+//! `verity validator run` processes (real consensus over authenticated p2p, redb with fsync),
+//! and sets up a model, `n` provider nodes and 64 funded callers through ordinary transactions.
+//! It then signs the same number of paid calls for every set (client-side, not timed), spread
+//! evenly over the nodes, and submits them as receipt batches: node `k` submits only to
+//! validator `k`, so every leader proposes full blocks in its turn. The clock runs from the
+//! first submission until the ledger has settled every call (the challenge window is set to
+//! one second, and counted in).
+//!
+//! - **blocks/s**: heights finalized and executed on validator 1 during that time, per second;
+//! - **settled calls/s**: calls divided by that time;
+//! - **time to finality**: for every block finalized during that time, from the proposer's
+//!   timestamp to the moment validator 1's API first reports it executed (polled every 5 ms;
+//!   all processes share one clock).
+//!
+//! The baseline is the single validator: the ratio column divides by it.
+
+use super::devnet::children::ChildValidator;
+use anyhow::{Context, Result, ensure};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressStyle};
+use std::{
+    net::{SocketAddr, TcpListener},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::{Duration, Instant},
+};
+use verity_client::Client;
+use verity_ledger::{
+    Amount, Genesis, GenesisAccount, Hash32, Keypair, Mode, Namespaces, PaidCall, Params, Payload,
+    Receipt, SignedTransaction, Ticket, Transaction, crypto,
+};
+use verity_node::{NodeSettings, home, network};
+
+/// Options of `verity bench validators`.
+#[derive(Args)]
+pub struct ValidatorsArgs {
+    /// Validator set sizes to compare, the first being the baseline.
+    #[arg(long, value_delimiter = ',', default_values_t = [1usize, 4, 7])]
+    pub sets: Vec<usize>,
+    /// Paid calls per set.
+    #[arg(long, default_value_t = 24_576)]
+    pub calls: usize,
+    /// Calls per receipt transaction.
+    #[arg(long, default_value_t = 512)]
+    pub batch: usize,
+    /// Shortest time between blocks, in milliseconds.
+    #[arg(long, default_value_t = 100)]
+    pub block_ms: u64,
+}
+
+/// Distinct callers paying for the calls.
+const CALLERS: u64 = 64;
+/// Balance of every funded account.
+const FUNDS: Amount = 1_000_000_000_000;
+/// Price of every call.
+const PRICE: Amount = 1_000;
+/// Challenge window of the benchmark chain.
+const CHALLENGE_WINDOW_MS: u64 = 1_000;
+/// How often validator 1 is asked for its height.
+const POLL: Duration = Duration::from_millis(5);
+
+/// What one set size measured.
+struct Measured {
+    validators: usize,
+    blocks_per_sec: f64,
+    calls_per_sec: f64,
+    finality_ms: Vec<f64>,
+}
+
+/// Run the comparison and print it as a Markdown table.
+pub fn run(args: ValidatorsArgs) -> Result<()> {
+    ensure!(!args.sets.is_empty(), "--sets needs at least one size");
+    ensure!(
+        args.sets.iter().all(|&n| (1..=50).contains(&n)),
+        "validator set sizes must be between 1 and 50"
+    );
+    ensure!(args.batch > 0 && args.calls > 0, "--calls and --batch must be positive");
+    let mut results = Vec::new();
+    for &n in &args.sets {
+        results.push(measure(n, &args).with_context(|| format!("with {n} validators"))?);
+    }
+    let base = results[0].calls_per_sec;
+    println!(
+        "| validators | finalized blocks/s | settled calls/s | vs {} validator(s) | finality p50 | finality p99 |",
+        results[0].validators
+    );
+    println!("|---|---|---|---|---|---|");
+    for r in &mut results {
+        r.finality_ms.sort_by(f64::total_cmp);
+        println!(
+            "| {} | {:.1} | {:.0} | {:.2}× | {:.0} ms | {:.0} ms |",
+            r.validators,
+            r.blocks_per_sec,
+            r.calls_per_sec,
+            r.calls_per_sec / base,
+            percentile(&r.finality_ms, 0.50),
+            percentile(&r.finality_ms, 0.99)
+        );
+    }
+    Ok(())
+}
+
+/// The `q`-quantile of sorted `values` (nearest rank), 0 when empty.
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+/// A free loopback address.
+fn free_addr() -> Result<SocketAddr> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?)
+}
+
+/// The chain every set runs: defaults, with room for `batch` calls per transaction and a
+/// one-second challenge window.
+fn bench_params(batch: usize) -> Params {
+    Params {
+        challenge_window_ms: CHALLENGE_WINDOW_MS,
+        max_calls_per_batch: batch as u32,
+        max_tx_bytes: (batch * 512 + 4096) as u32,
+        ..Params::default()
+    }
+}
+
+fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
+    let dir = tempfile::tempdir()?;
+    let params = bench_params(args.batch);
+    let ns = Namespaces::new("bench-validators");
+    let owner = Keypair::from_seed(1);
+    let nodes: Vec<Keypair> = (0..n as u64).map(|i| Keypair::from_seed(10 + i)).collect();
+    let callers: Vec<Keypair> = (0..CALLERS).map(|i| Keypair::from_seed(1_000 + i)).collect();
+    let members = (0..n)
+        .map(|_| {
+            Ok((
+                home::generate_key(),
+                NodeSettings {
+                    api: free_addr()?,
+                    p2p: free_addr()?,
+                    block_interval_ms: args.block_ms,
+                },
+            ))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let genesis = Genesis {
+        chain_id: "bench-validators".into(),
+        genesis_time_ms: super::now_ms(),
+        params: params.clone(),
+        accounts: std::iter::once(&owner)
+            .chain(&nodes)
+            .chain(&callers)
+            .map(|k| GenesisAccount {
+                address: k.address(),
+                balance: FUNDS,
+            })
+            .collect(),
+        validators: network::genesis_validators(&members),
+    };
+    let written = network::write_network(dir.path(), &genesis, &members)?;
+    let mut processes = Vec::with_capacity(n);
+    for member in &written.validators {
+        processes.push(ChildValidator::start(dir.path(), member, args.block_ms)?);
+    }
+    let clients: Vec<Client> = written.validators.iter().map(|m| Client::new(&m.api)).collect();
+    for (process, member) in processes.iter_mut().zip(&written.validators) {
+        process.wait_ready(&member.api)?;
+    }
+    eprintln!("{n} validator(s): setting up a model, {n} node(s) and {CALLERS} callers…");
+    let model = setup(&clients[0], &params, &ns, &owner, &nodes, &callers)?;
+
+    // Sign every call beforehand: node k gets calls k, k + n, …
+    let now = super::now_ms();
+    let mut batches: Vec<Vec<SignedTransaction>> = vec![Vec::new(); n];
+    let mut last_calls = Vec::new();
+    for (k, node) in nodes.iter().enumerate() {
+        let paid: Vec<PaidCall> = (k..args.calls)
+            .step_by(n)
+            .map(|i| paid_call(&ns, &callers[i % callers.len()], node, model, i as u64, now))
+            .collect();
+        if let Some(last) = paid.last() {
+            last_calls.push(last.ticket.id());
+        }
+        let nonce = clients[0].account(&node.address())?.next_nonce;
+        for (j, chunk) in paid.chunks(args.batch).enumerate() {
+            batches[k].push(sign(
+                &ns,
+                &params,
+                node,
+                nonce + j as u64,
+                Payload::SubmitReceipts {
+                    calls: chunk.to_vec(),
+                },
+            ));
+        }
+    }
+
+    let bar = ProgressBar::new(args.calls as u64).with_style(
+        ProgressStyle::with_template("{msg:>16} [{bar:30}] {pos}/{len} calls submitted")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("{n} validator(s)"));
+    let done = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let client = clients[0].clone();
+        let done = done.clone();
+        std::thread::spawn(move || watch_finality(&client, &done))
+    };
+    let start = Instant::now();
+    let submitters: Vec<_> = batches
+        .into_iter()
+        .zip(clients.iter().cloned())
+        .map(|(txs, client)| {
+            let bar = bar.clone();
+            std::thread::spawn(move || submit_all(&client, &txs, &bar))
+        })
+        .collect();
+    for s in submitters {
+        s.join()
+            .map_err(|_| anyhow::anyhow!("a submitter panicked"))??;
+    }
+    bar.set_message(format!("{n} settling"));
+    for id in &last_calls {
+        clients[0]
+            .wait_settled(id, Duration::from_secs(600))
+            .with_context(|| format!("call {id} did not settle"))?;
+    }
+    let elapsed = start.elapsed();
+    done.store(true, Ordering::Relaxed);
+    let (blocks, finality_ms) = watcher
+        .join()
+        .map_err(|_| anyhow::anyhow!("the finality watcher panicked"))??;
+    bar.finish_and_clear();
+    let settled = clients[0].node(&nodes[0].address())?.served;
+    ensure!(
+        settled as usize >= args.calls / n,
+        "node 1 was paid for {settled} calls, fewer than the {} it served",
+        args.calls / n
+    );
+    drop(processes);
+    Ok(Measured {
+        validators: n,
+        blocks_per_sec: blocks as f64 / elapsed.as_secs_f64(),
+        calls_per_sec: args.calls as f64 / elapsed.as_secs_f64(),
+        finality_ms,
+    })
+}
+
+/// Register the model and the nodes and fund every caller's escrow; returns the model.
+fn setup(
+    client: &Client,
+    params: &Params,
+    ns: &Namespaces,
+    owner: &Keypair,
+    nodes: &[Keypair],
+    callers: &[Keypair],
+) -> Result<Hash32> {
+    let model = Hash32([9; 32]);
+    let mut txs = vec![sign(
+        ns,
+        params,
+        owner,
+        0,
+        Payload::RegisterModel {
+            model,
+            name: "bench".into(),
+            royalty_bps: 1_000,
+            input: verity_ledger::InputSpec {
+                shape: vec![1, 64],
+                dtype: verity_ledger::DType::F32,
+            },
+            modes: vec![Mode::Signed],
+        },
+    )];
+    for (i, node) in nodes.iter().enumerate() {
+        txs.push(sign(
+            ns,
+            params,
+            node,
+            0,
+            Payload::RegisterNode {
+                endpoint: format!("http://127.0.0.1:{}", 1 + i),
+                hardware: verity_ledger::HardwareProfile {
+                    gpu: "cpu".into(),
+                    watts: 65,
+                    cost_usd_cents: 0,
+                    capacity: verity_provider::config::DEFAULT_CAPACITY,
+                },
+                models: vec![model],
+                prices: vec![verity_ledger::ModePrice {
+                    mode: Mode::Signed,
+                    price: PRICE,
+                }],
+                stake: params.min_stake,
+            },
+        ));
+    }
+    for caller in callers {
+        txs.push(sign(
+            ns,
+            params,
+            caller,
+            0,
+            Payload::EscrowDeposit { amount: FUNDS / 2 },
+        ));
+    }
+    let hashes = txs
+        .iter()
+        .map(|tx| Ok(client.submit(tx)?.hash))
+        .collect::<Result<Vec<_>>>()?;
+    for hash in hashes {
+        let outcome = client.wait_tx(&hash, Duration::from_secs(60))?;
+        ensure!(
+            outcome.status == verity_ledger::TxStatus::Applied,
+            "setup transaction {hash} failed: {:?}",
+            outcome.status
+        );
+    }
+    Ok(model)
+}
+
+fn sign(
+    ns: &Namespaces,
+    params: &Params,
+    key: &Keypair,
+    nonce: u64,
+    payload: Payload,
+) -> SignedTransaction {
+    Transaction {
+        signer: key.public(),
+        nonce,
+        fee: params.required_fee(payload.call_count()),
+        payload,
+    }
+    .sign(key, ns)
+}
+
+/// Call `i` of `caller` served by `node`, both signatures made.
+fn paid_call(
+    ns: &Namespaces,
+    caller: &Keypair,
+    node: &Keypair,
+    model: Hash32,
+    i: u64,
+    now_ms: u64,
+) -> PaidCall {
+    let ticket = Ticket {
+        caller: caller.address(),
+        model,
+        node: node.address(),
+        input_hash: crypto::sha256(&[&i.to_le_bytes()]),
+        mode: Mode::Signed,
+        price_cap: PRICE,
+        nonce: i,
+        expiry_ms: now_ms + 110_000,
+    };
+    let receipt = Receipt {
+        ticket: ticket.id(),
+        output_hash: crypto::sha256(&[b"out", &i.to_le_bytes()]),
+        price: PRICE,
+        time_ms: now_ms,
+    };
+    PaidCall {
+        ticket_signature: ticket.sign(caller, ns),
+        receipt_signature: receipt.sign(node, ns),
+        ticket,
+        receipt,
+    }
+}
+
+/// Submit `txs` in order, retrying while the mempool is full; counts their calls on `bar`.
+fn submit_all(client: &Client, txs: &[SignedTransaction], bar: &ProgressBar) -> Result<()> {
+    for tx in txs {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            match client.submit(tx) {
+                Ok(_) => {
+                    bar.inc(tx.tx.payload.call_count() as u64);
+                    break;
+                }
+                Err(e) if Instant::now() < deadline => {
+                    tracing::debug!(%e, "resubmitting");
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Until `done`, poll `client` for new heights and time each new block from its proposer's
+/// timestamp; returns the number of new blocks and their times to finality in milliseconds.
+fn watch_finality(client: &Client, done: &AtomicBool) -> Result<(u64, Vec<f64>)> {
+    let first = client.status()?.height;
+    let mut seen = first;
+    let mut samples = Vec::new();
+    while !done.load(Ordering::Relaxed) {
+        let height = client.status()?.height;
+        let now = super::now_ms();
+        for h in seen + 1..=height {
+            let block = client.block(h)?;
+            samples.push(now.saturating_sub(block.timestamp_ms) as f64);
+        }
+        seen = seen.max(height);
+        std::thread::sleep(POLL);
+    }
+    Ok((seen - first, samples))
+}
