@@ -1,9 +1,10 @@
 //! Many validators as real processes on loopback.
 //!
 //! - Four `verity validator run` processes from `verity init --validators 4`, with transfers
-//!   flowing: killing one (SIGKILL) leaves the chain finalizing; restarting it, it catches up
-//!   to the others' blocks; killing two halts the chain (no block finalizes with two of four)
-//!   without a fork; restarting them, the chain resumes and all four agree.
+//!   flowing: killing one (SIGKILL) leaves the chain finalizing; restarting it with its disk
+//!   wiped, it syncs every block from its peers; killing two halts the chain (no block finalizes with two of four)
+//!   without a fork; restarting them on their data directories, they catch up, the chain
+//!   resumes and all four agree.
 //! - `verity devnet --validators 4 --traffic N`: every call settles and the devnet's own
 //!   end-of-run check finds all four validators on the same block and state root.
 
@@ -89,6 +90,13 @@ impl Network {
 
     fn kill(&mut self, i: usize) {
         self.running[i].take().expect("running").kill9();
+    }
+
+    /// Delete validator `i`'s chain data (consensus journals and ledger), keeping its key.
+    fn wipe(&self, i: usize) {
+        let data = self.dir.join(format!("validator-{}", i + 1));
+        std::fs::remove_dir_all(data.join(verity_node::home::CONSENSUS_DIR)).unwrap();
+        std::fs::remove_file(data.join(verity_node::home::LEDGER_DB)).unwrap();
     }
 
     fn client(&self, i: usize) -> Client {
@@ -241,10 +249,12 @@ fn four_validator_processes_survive_kills_and_restarts() {
     net.wait_height(0, height + 20, "one validator down");
     traffic.wait_more(sent, 5, "one validator down");
 
-    // It restarts on its data directory and catches up with the blocks it missed.
+    // It restarts with its disk wiped, like a new machine with the validator's key: it fetches
+    // every block from its peers, executes them and rejoins.
+    net.wipe(3);
     net.start(3);
     let target = net.height(0);
-    net.wait_height(3, target, "catching up");
+    net.wait_height(3, target, "syncing from peers");
     net.assert_same_chain(&[0, 1, 2, 3]);
 
     // Two of four down: no quorum, so nothing finalizes, and the two left do not fork.
@@ -260,7 +270,8 @@ fn four_validator_processes_survive_kills_and_restarts() {
     );
     let prefix = net.assert_same_chain(&[0, 1]);
 
-    // Both restart: the chain resumes, and all four hold one chain through the halt.
+    // Both restart on their data directories, catch up on what they missed, and the chain
+    // resumes; all four hold one chain through the halt.
     net.start(2);
     net.start(3);
     let sent = traffic.executed();

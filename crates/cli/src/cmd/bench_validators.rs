@@ -229,9 +229,7 @@ fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
     }
     bar.set_message(format!("{n} settling"));
     for id in &last_calls {
-        clients[0]
-            .wait_settled(id, Duration::from_secs(600))
-            .with_context(|| format!("call {id} did not settle"))?;
+        wait_settled(&clients[0], id)?;
     }
     let elapsed = start.elapsed();
     done.store(true, Ordering::Relaxed);
@@ -264,7 +262,7 @@ fn setup(
     callers: &[Keypair],
 ) -> Result<Hash32> {
     let model = Hash32([9; 32]);
-    let mut txs = vec![sign(
+    let register_model = sign(
         ns,
         params,
         owner,
@@ -279,7 +277,10 @@ fn setup(
             },
             modes: vec![Mode::Signed],
         },
-    )];
+    );
+    // Nodes can only register for a model already on the ledger.
+    execute_all(client, &[register_model])?;
+    let mut txs = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         txs.push(sign(
             ns,
@@ -312,6 +313,12 @@ fn setup(
             Payload::EscrowDeposit { amount: FUNDS / 2 },
         ));
     }
+    execute_all(client, &txs)?;
+    Ok(model)
+}
+
+/// Submit every transaction, then wait until each is applied.
+fn execute_all(client: &Client, txs: &[SignedTransaction]) -> Result<()> {
     let hashes = txs
         .iter()
         .map(|tx| Ok(client.submit(tx)?.hash))
@@ -324,7 +331,7 @@ fn setup(
             outcome.status
         );
     }
-    Ok(model)
+    Ok(())
 }
 
 fn sign(
@@ -395,6 +402,24 @@ fn submit_all(client: &Client, txs: &[SignedTransaction], bar: &ProgressBar) -> 
         }
     }
     Ok(())
+}
+
+/// Wait until call `id` (possibly not yet accepted) has settled, polling every
+/// four times [`POLL`]. Calls settle in acceptance order, so the last call of a node settles last.
+fn wait_settled(client: &Client, id: &Hash32) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        match client.call(id) {
+            Ok(call) if matches!(call.status, verity_ledger::state::CallStatus::Settled { .. }) => {
+                return Ok(());
+            }
+            Ok(_) => {}
+            Err(e) if e.code() == Some("not_found") => {}
+            Err(e) => return Err(e.into()),
+        }
+        ensure!(Instant::now() < deadline, "call {id} did not settle within 600 s");
+        std::thread::sleep(POLL * 4);
+    }
 }
 
 /// Until `done`, poll `client` for new heights and time each new block from its proposer's
