@@ -311,7 +311,7 @@ fn devnet_with_four_validators_settles_every_call_on_one_chain() {
     assert_eq!(s["settled"], 300, "{s}");
     assert_eq!(s["failed"], 0);
     assert!(
-        stdout.contains("validators  all 4 agree at height"),
+        stdout.contains("validators  all 4 report height"),
         "{stdout}"
     );
     for url in ports.validator_urls() {

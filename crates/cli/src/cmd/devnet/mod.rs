@@ -2,13 +2,15 @@
 //!
 //! One process runs the whole market on loopback: the validator (ledger + consensus + API), a
 //! model hub serving the local model store, the gateway, and provider nodes serving the bundled
-//! digits models at different prices. With `--validators N` (N > 1) the validators run as N
-//! child processes of this one, a network directory `devnet-Nv` beside the single-validator
-//! `devnet`, and the services spread over them: provider node `i` talks to validator `i mod N`,
-//! the gateway to the second, the auditor to the third; after `--traffic` every validator must
-//! report the same block and state root at a common height. On start it publishes the bundled models (owner: the demo
+//! digits models at different prices. On start it publishes the bundled models (owner: the demo
 //! account), tops up the demo account's escrow and funds the node keys, all with ordinary
 //! transactions. `--traffic N` then runs the load generator and exits with its verdict.
+//!
+//! With `--validators N` (N > 1) the validators run as N child processes of this one, from a
+//! network directory `devnet-Nv` beside the single-validator `devnet`, and the services spread
+//! over them: provider node `i` talks to validator `i mod N`, the gateway to the second, the
+//! auditor to the third. After `--traffic`, `GET /v1/status` on every validator must show the
+//! same height, block and state root ([`consistency`]).
 
 pub mod children;
 mod consistency;
