@@ -80,7 +80,13 @@ pub fn new_members(
 ) -> Result<Vec<(Keypair, NodeSettings)>> {
     ensure!(count > 0, "a network needs at least one validator");
     ensure!(
-        count == 1 || (stride != 0 && first.api.port().abs_diff(first.p2p.port()) % stride != 0),
+        count == 1
+            || (stride != 0
+                && !first
+                    .api
+                    .port()
+                    .abs_diff(first.p2p.port())
+                    .is_multiple_of(stride)),
         "port stride {stride} makes two validators share a port (the API and p2p ports {} and {} \
          differ by a multiple of it); pick another --port-stride",
         first.api.port(),
@@ -226,8 +232,8 @@ mod tests {
         let loaded = Network::load(dir.path()).unwrap();
         assert_eq!(loaded, written);
         assert_eq!(loaded.validators[2].api, "http://127.0.0.1:7270");
-        let home = crate::Home::load(&Network::member_dir(dir.path(), &loaded.validators[1]))
-            .unwrap();
+        let home =
+            crate::Home::load(&Network::member_dir(dir.path(), &loaded.validators[1])).unwrap();
         assert_eq!(home.genesis, genesis);
         assert_eq!(home.key.public(), members[1].0.public());
         assert!(

@@ -80,7 +80,10 @@ pub fn run(args: ValidatorsArgs) -> Result<()> {
         args.sets.iter().all(|&n| (1..=50).contains(&n)),
         "validator set sizes must be between 1 and 50"
     );
-    ensure!(args.batch > 0 && args.calls > 0, "--calls and --batch must be positive");
+    ensure!(
+        args.batch > 0 && args.calls > 0,
+        "--calls and --batch must be positive"
+    );
     let mut results = Vec::new();
     for &n in &args.sets {
         results.push(measure(n, &args).with_context(|| format!("with {n} validators"))?);
@@ -137,7 +140,9 @@ fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
     let ns = Namespaces::new("bench-validators");
     let owner = Keypair::from_seed(1);
     let nodes: Vec<Keypair> = (0..n as u64).map(|i| Keypair::from_seed(10 + i)).collect();
-    let callers: Vec<Keypair> = (0..CALLERS).map(|i| Keypair::from_seed(1_000 + i)).collect();
+    let callers: Vec<Keypair> = (0..CALLERS)
+        .map(|i| Keypair::from_seed(1_000 + i))
+        .collect();
     let members = (0..n)
         .map(|_| {
             Ok((
@@ -169,7 +174,11 @@ fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
     for member in &written.validators {
         processes.push(ChildValidator::start(dir.path(), member, args.block_ms)?);
     }
-    let clients: Vec<Client> = written.validators.iter().map(|m| Client::new(&m.api)).collect();
+    let clients: Vec<Client> = written
+        .validators
+        .iter()
+        .map(|m| Client::new(&m.api))
+        .collect();
     for (process, member) in processes.iter_mut().zip(&written.validators) {
         process.wait_ready(&member.api)?;
     }
@@ -410,14 +419,22 @@ fn wait_settled(client: &Client, id: &Hash32) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
         match client.call(id) {
-            Ok(call) if matches!(call.status, verity_ledger::state::CallStatus::Settled { .. }) => {
+            Ok(call)
+                if matches!(
+                    call.status,
+                    verity_ledger::state::CallStatus::Settled { .. }
+                ) =>
+            {
                 return Ok(());
             }
             Ok(_) => {}
             Err(e) if e.code() == Some("not_found") => {}
             Err(e) => return Err(e.into()),
         }
-        ensure!(Instant::now() < deadline, "call {id} did not settle within 600 s");
+        ensure!(
+            Instant::now() < deadline,
+            "call {id} did not settle within 600 s"
+        );
         std::thread::sleep(POLL * 4);
     }
 }

@@ -148,7 +148,10 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         members.len(),
         args.data_dir.display()
     );
-    println!("start each (a quorum of {} keeps the chain going):", quorum(members.len()));
+    println!(
+        "start each (a quorum of {} keeps the chain going):",
+        quorum(members.len())
+    );
     for member in &network.validators {
         println!(
             "  verity validator run --data-dir {}    # API {}",

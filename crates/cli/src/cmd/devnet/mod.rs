@@ -16,8 +16,8 @@ pub mod children;
 mod consistency;
 
 use super::{Ctx, model, traffic};
-use children::ChildValidator;
 use anyhow::{Context, Result};
+use children::ChildValidator;
 use clap::Args as ClapArgs;
 use std::{
     net::SocketAddr,
