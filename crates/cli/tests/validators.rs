@@ -288,25 +288,8 @@ fn four_validator_processes_survive_kills_and_restarts() {
 
 #[test]
 fn devnet_with_four_validators_settles_every_call_on_one_chain() {
-    let dir = tempfile::tempdir().unwrap();
-    let home = dir.path().join("home");
     let ports = DevnetPorts::pick_validators(3, 4);
-    let summary = dir.path().join("summary.json");
-    let args = ports.devnet_args(&[
-        "--traffic",
-        "300",
-        "--summary-json",
-        summary.to_str().unwrap(),
-    ]);
-    let args: Vec<&str> = args.iter().map(String::as_str).collect();
-    let out = run(&home, &ports.url(), &args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "devnet failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let s: serde_json::Value = serde_json::from_slice(&std::fs::read(&summary).unwrap()).unwrap();
+    let (s, stdout) = devnet_traffic_on(&ports, &["--traffic", "300"]);
     assert_eq!(s["calls"], 300);
     assert_eq!(s["settled"], 300, "{s}");
     assert_eq!(s["failed"], 0);

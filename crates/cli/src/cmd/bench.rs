@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use verity_chain::{Block, BlockLimits};
 use verity_ledger::{
     Amount, Genesis, GenesisAccount, GenesisValidator, Hash32, Keypair, Mode, Namespaces, PaidCall,
-    Params, Payload, PublicKeyBytes, Receipt, Ticket, Transaction, crypto,
+    Params, Payload, PublicKeyBytes, Receipt, SignedTransaction, Ticket, Transaction, crypto,
 };
 use verity_node::ChainApp;
 
@@ -139,49 +139,14 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
     // Setup (not timed): a model, a node, escrow for every caller.
     let model = Hash32([9; 32]);
     let tx = |key: &Keypair, nonce: u64, payload: Payload| {
-        let calls = payload.call_count();
-        Transaction {
-            signer: key.public(),
-            nonce,
-            fee: params.required_fee(calls),
-            payload,
-        }
-        .sign(key, &ns)
-        .encode()
+        sign(&ns, &params, key, nonce, payload).encode()
     };
     let mut setup = vec![
-        tx(
-            &owner,
-            0,
-            Payload::RegisterModel {
-                model,
-                name: "bench".into(),
-                royalty_bps: 1_000,
-                input: verity_ledger::InputSpec {
-                    shape: vec![1, 64],
-                    dtype: verity_ledger::DType::F32,
-                },
-                modes: vec![Mode::Signed],
-            },
-        ),
+        tx(&owner, 0, register_model(model)),
         tx(
             &node,
             0,
-            Payload::RegisterNode {
-                endpoint: "http://127.0.0.1:1".into(),
-                hardware: verity_ledger::HardwareProfile {
-                    gpu: "cpu".into(),
-                    watts: 65,
-                    cost_usd_cents: 0,
-                    capacity: verity_provider::config::DEFAULT_CAPACITY,
-                },
-                models: vec![model],
-                prices: vec![verity_ledger::ModePrice {
-                    mode: Mode::Signed,
-                    price: 1_000,
-                }],
-                stake: params.min_stake,
-            },
+            register_node(model, "http://127.0.0.1:1".into(), 1_000, params.min_stake),
         ),
     ];
     for p in &payers {
@@ -199,29 +164,15 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
     let expiry = chain.time_ms + params.max_ticket_lifetime_ms / 2;
     let paid: Vec<PaidCall> = (0..calls)
         .map(|i| {
-            let caller = &payers[i % callers];
-            let ticket = Ticket {
-                caller: caller.address(),
+            paid_call(
+                &ns,
+                &payers[i % callers],
+                &node,
                 model,
-                node: node.address(),
-                input_hash: crypto::sha256(&[&(i as u64).to_le_bytes()]),
-                mode: Mode::Signed,
-                price_cap: 1_000,
-                nonce: i as u64,
-                expiry_ms: expiry,
-            };
-            let receipt = Receipt {
-                ticket: ticket.id(),
-                output_hash: crypto::sha256(&[b"out", &(i as u64).to_le_bytes()]),
-                price: 1_000,
-                time_ms: chain.time_ms,
-            };
-            PaidCall {
-                ticket_signature: ticket.sign(caller, &ns),
-                receipt_signature: receipt.sign(&node, &ns),
-                ticket,
-                receipt,
-            }
+                i as u64,
+                1_000,
+                (chain.time_ms, expiry),
+            )
         })
         .collect();
     let txs: Vec<Vec<u8>> = paid
@@ -276,6 +227,97 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
         (total - accepted).as_secs_f64() * 1e3
     );
     Ok(())
+}
+
+/// Sign `payload` as `key` with nonce `nonce` and the fee `params` require.
+pub(super) fn sign(
+    ns: &Namespaces,
+    params: &Params,
+    key: &Keypair,
+    nonce: u64,
+    payload: Payload,
+) -> SignedTransaction {
+    Transaction {
+        signer: key.public(),
+        nonce,
+        fee: params.required_fee(payload.call_count()),
+        payload,
+    }
+    .sign(key, ns)
+}
+
+/// Registration of the benchmark model `model`: a 1×64 f32 input, signed mode, 10 % royalty.
+pub(super) fn register_model(model: Hash32) -> Payload {
+    Payload::RegisterModel {
+        model,
+        name: "bench".into(),
+        royalty_bps: 1_000,
+        input: verity_ledger::InputSpec {
+            shape: vec![1, 64],
+            dtype: verity_ledger::DType::F32,
+        },
+        modes: vec![Mode::Signed],
+    }
+}
+
+/// Registration of a node at `endpoint` serving `model` in signed mode at `price`, bonding
+/// `stake`.
+pub(super) fn register_node(
+    model: Hash32,
+    endpoint: String,
+    price: Amount,
+    stake: Amount,
+) -> Payload {
+    Payload::RegisterNode {
+        endpoint,
+        hardware: verity_ledger::HardwareProfile {
+            gpu: "cpu".into(),
+            watts: 65,
+            cost_usd_cents: 0,
+            capacity: verity_provider::config::DEFAULT_CAPACITY,
+        },
+        models: vec![model],
+        prices: vec![verity_ledger::ModePrice {
+            mode: Mode::Signed,
+            price,
+        }],
+        stake,
+    }
+}
+
+/// Call `i` of `caller` to `model`, served by `node` at `price`, with ticket and receipt
+/// signed; `(now_ms, expiry_ms)` time the receipt and bound the ticket.
+pub(super) fn paid_call(
+    ns: &Namespaces,
+    caller: &Keypair,
+    node: &Keypair,
+    model: Hash32,
+    i: u64,
+    price: Amount,
+    (now_ms, expiry_ms): (u64, u64),
+) -> PaidCall {
+    let ticket = Ticket {
+        caller: caller.address(),
+        model,
+        node: node.address(),
+        input_hash: crypto::sha256(&[&i.to_le_bytes()]),
+        mode: Mode::Signed,
+        price_cap: price,
+        nonce: i,
+        expiry_ms,
+    };
+    let receipt = Receipt {
+        ticket: ticket.id(),
+        output_hash: crypto::sha256(&[b"out", &i.to_le_bytes()]),
+        price,
+        time_ms: now_ms,
+    };
+    PaidCall {
+        ticket_signature: ticket.sign(caller, ns),
+        receipt_signature: receipt.sign(node, ns),
+        ticket,
+        receipt,
+    }
 }
 
 /// The physical limit: commonware's ed25519 batch verification of the same signatures in the

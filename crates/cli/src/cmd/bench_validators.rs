@@ -18,7 +18,10 @@
 //!
 //! The baseline is the single validator: the ratio column divides by it.
 
-use super::devnet::children::ChildValidator;
+use super::{
+    bench::{self, sign},
+    devnet::children::ChildValidator,
+};
 use anyhow::{Context, Result, ensure};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -32,8 +35,8 @@ use std::{
 };
 use verity_client::Client;
 use verity_ledger::{
-    Amount, Genesis, GenesisAccount, Hash32, Keypair, Mode, Namespaces, PaidCall, Params, Payload,
-    Receipt, SignedTransaction, Ticket, Transaction, crypto,
+    Amount, Genesis, GenesisAccount, Hash32, Keypair, Namespaces, PaidCall, Params, Payload,
+    SignedTransaction,
 };
 use verity_node::{NodeSettings, home, network};
 
@@ -192,7 +195,18 @@ fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
     for (k, node) in nodes.iter().enumerate() {
         let paid: Vec<PaidCall> = (k..args.calls)
             .step_by(n)
-            .map(|i| paid_call(&ns, &callers[i % callers.len()], node, model, i as u64, now))
+            .map(|i| {
+                let caller = &callers[i % callers.len()];
+                bench::paid_call(
+                    &ns,
+                    caller,
+                    node,
+                    model,
+                    i as u64,
+                    PRICE,
+                    (now, now + 110_000),
+                )
+            })
             .collect();
         if let Some(last) = paid.last() {
             last_calls.push(last.ticket.id());
@@ -271,47 +285,14 @@ fn setup(
     callers: &[Keypair],
 ) -> Result<Hash32> {
     let model = Hash32([9; 32]);
-    let register_model = sign(
-        ns,
-        params,
-        owner,
-        0,
-        Payload::RegisterModel {
-            model,
-            name: "bench".into(),
-            royalty_bps: 1_000,
-            input: verity_ledger::InputSpec {
-                shape: vec![1, 64],
-                dtype: verity_ledger::DType::F32,
-            },
-            modes: vec![Mode::Signed],
-        },
-    );
+    let register_model = sign(ns, params, owner, 0, bench::register_model(model));
     // Nodes can only register for a model already on the ledger.
     execute_all(client, &[register_model])?;
     let mut txs = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
-        txs.push(sign(
-            ns,
-            params,
-            node,
-            0,
-            Payload::RegisterNode {
-                endpoint: format!("http://127.0.0.1:{}", 1 + i),
-                hardware: verity_ledger::HardwareProfile {
-                    gpu: "cpu".into(),
-                    watts: 65,
-                    cost_usd_cents: 0,
-                    capacity: verity_provider::config::DEFAULT_CAPACITY,
-                },
-                models: vec![model],
-                prices: vec![verity_ledger::ModePrice {
-                    mode: Mode::Signed,
-                    price: PRICE,
-                }],
-                stake: params.min_stake,
-            },
-        ));
+        let endpoint = format!("http://127.0.0.1:{}", 1 + i);
+        let registration = bench::register_node(model, endpoint, PRICE, params.min_stake);
+        txs.push(sign(ns, params, node, 0, registration));
     }
     for caller in callers {
         txs.push(sign(
@@ -341,55 +322,6 @@ fn execute_all(client: &Client, txs: &[SignedTransaction]) -> Result<()> {
         );
     }
     Ok(())
-}
-
-fn sign(
-    ns: &Namespaces,
-    params: &Params,
-    key: &Keypair,
-    nonce: u64,
-    payload: Payload,
-) -> SignedTransaction {
-    Transaction {
-        signer: key.public(),
-        nonce,
-        fee: params.required_fee(payload.call_count()),
-        payload,
-    }
-    .sign(key, ns)
-}
-
-/// Call `i` of `caller` served by `node`, both signatures made.
-fn paid_call(
-    ns: &Namespaces,
-    caller: &Keypair,
-    node: &Keypair,
-    model: Hash32,
-    i: u64,
-    now_ms: u64,
-) -> PaidCall {
-    let ticket = Ticket {
-        caller: caller.address(),
-        model,
-        node: node.address(),
-        input_hash: crypto::sha256(&[&i.to_le_bytes()]),
-        mode: Mode::Signed,
-        price_cap: PRICE,
-        nonce: i,
-        expiry_ms: now_ms + 110_000,
-    };
-    let receipt = Receipt {
-        ticket: ticket.id(),
-        output_hash: crypto::sha256(&[b"out", &i.to_le_bytes()]),
-        price: PRICE,
-        time_ms: now_ms,
-    };
-    PaidCall {
-        ticket_signature: ticket.sign(caller, ns),
-        receipt_signature: receipt.sign(node, ns),
-        ticket,
-        receipt,
-    }
 }
 
 /// Submit `txs` in order, retrying while the mempool is full; counts their calls on `bar`.

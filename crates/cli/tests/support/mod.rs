@@ -258,9 +258,14 @@ impl DevnetPorts {
 /// Run `verity devnet` on free ports (room for four nodes) with `extra` flags, which must
 /// include `--traffic N`; the summary JSON and stdout.
 pub fn devnet_traffic(extra: &[&str]) -> (serde_json::Value, String) {
+    devnet_traffic_on(&DevnetPorts::pick(4), extra)
+}
+
+/// Run `verity devnet` on `ports` with `extra` flags, which must include `--traffic N`; the
+/// summary JSON and stdout.
+pub fn devnet_traffic_on(ports: &DevnetPorts, extra: &[&str]) -> (serde_json::Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path().join("home");
-    let ports = DevnetPorts::pick(4);
     let summary = dir.path().join("summary.json");
     let mut flags = vec!["--summary-json", summary.to_str().unwrap()];
     flags.extend(extra);
