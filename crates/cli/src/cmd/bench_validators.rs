@@ -55,6 +55,9 @@ pub struct ValidatorsArgs {
     /// Shortest time between blocks, in milliseconds.
     #[arg(long, default_value_t = 100)]
     pub block_ms: u64,
+    /// Also draw the comparison as an SVG chart at this path.
+    #[arg(long)]
+    pub chart: Option<std::path::PathBuf>,
 }
 
 /// Distinct callers paying for the calls.
@@ -91,14 +94,16 @@ pub fn run(args: ValidatorsArgs) -> Result<()> {
     for &n in &args.sets {
         results.push(measure(n, &args).with_context(|| format!("with {n} validators"))?);
     }
+    for r in &mut results {
+        r.finality_ms.sort_by(f64::total_cmp);
+    }
     let base = results[0].calls_per_sec;
     println!(
         "| validators | finalized blocks/s | settled calls/s | vs {} validator(s) | finality p50 | finality p99 |",
         results[0].validators
     );
     println!("|---|---|---|---|---|---|");
-    for r in &mut results {
-        r.finality_ms.sort_by(f64::total_cmp);
+    for r in &results {
         println!(
             "| {} | {:.1} | {:.0} | {:.2}× | {:.0} ms | {:.0} ms |",
             r.validators,
@@ -109,7 +114,84 @@ pub fn run(args: ValidatorsArgs) -> Result<()> {
             percentile(&r.finality_ms, 0.99)
         );
     }
+    if let Some(path) = &args.chart {
+        let svg = chart_svg(&results).map_err(|e| anyhow::anyhow!("cannot draw the chart: {e}"))?;
+        std::fs::write(path, svg).with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("chart written to {}", path.display());
+    }
     Ok(())
+}
+
+/// Three bar panels side by side — finalized blocks/s, settled calls/s, and time to finality
+/// p50 and p99 — with one group of bars per validator set size, each labelled
+/// "validators: value".
+fn chart_svg(results: &[Measured]) -> Result<String, Box<dyn std::error::Error>> {
+    use plotters::prelude::*;
+    type Pick = fn(&Measured) -> Vec<f64>;
+    let panels: [(&str, &str, Pick); 3] = [
+        ("finalized blocks per second", "blocks/s", |m| {
+            vec![m.blocks_per_sec]
+        }),
+        ("settled calls per second", "calls/s", |m| {
+            vec![m.calls_per_sec]
+        }),
+        ("time to finality: p50, p99", "ms", |m| {
+            vec![
+                percentile(&m.finality_ms, 0.50),
+                percentile(&m.finality_ms, 0.99),
+            ]
+        }),
+    ];
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (1200, 380)).into_drawing_area();
+        root.fill(&WHITE)?;
+        for (area, (title, unit, pick)) in root.split_evenly((1, 3)).iter().zip(panels) {
+            let values: Vec<Vec<f64>> = results.iter().map(pick).collect();
+            let top = values
+                .iter()
+                .flatten()
+                .copied()
+                .fold(0.0, f64::max)
+                .max(1.0)
+                * 1.15;
+            let mut chart = ChartBuilder::on(area)
+                .caption(title, ("sans-serif", 18))
+                .margin(14)
+                .x_label_area_size(36)
+                .y_label_area_size(56)
+                .build_cartesian_2d(0f64..results.len() as f64, 0f64..top)?;
+            chart
+                .configure_mesh()
+                .disable_x_mesh()
+                .x_labels(0)
+                .x_desc("validators in the set")
+                .y_desc(unit)
+                .draw()?;
+            for (i, group) in values.iter().enumerate() {
+                let width = 0.7 / group.len() as f64;
+                for (j, value) in group.iter().enumerate() {
+                    let left = i as f64 + 0.15 + j as f64 * width;
+                    let color = Palette99::pick(j).filled();
+                    chart.draw_series(std::iter::once(Rectangle::new(
+                        [(left, 0.0), (left + width * 0.9, *value)],
+                        color,
+                    )))?;
+                    let label = match j {
+                        0 => format!("{}: {value:.0}", results[i].validators),
+                        _ => format!("{value:.0}"),
+                    };
+                    chart.draw_series(std::iter::once(Text::new(
+                        label,
+                        (left, *value + top * 0.02),
+                        ("sans-serif", 13),
+                    )))?;
+                }
+            }
+        }
+        root.present()?;
+    }
+    Ok(svg)
 }
 
 /// The `q`-quantile of sorted `values` (nearest rank), 0 when empty.
