@@ -48,6 +48,8 @@ pub async fn params(State(app): State<ChainApp>) -> Answer<ParamsView> {
     let chain: ChainInfo =
         read(&app, state::CHAIN_KEY)?.ok_or_else(|| Failure::not_found("chain info"))?;
     let params = read(&app, state::PARAMS_KEY)?.ok_or_else(|| Failure::not_found("params"))?;
+    let validators =
+        read(&app, state::VALIDATORS_KEY)?.ok_or_else(|| Failure::not_found("validators"))?;
     Ok(Json(ParamsView {
         chain_id: chain.chain_id,
         total_supply: chain.total_supply,
@@ -56,6 +58,7 @@ pub async fn params(State(app): State<ChainApp>) -> Answer<ParamsView> {
         treasury: chain.treasury,
         verifier_pool: chain.verifier_pool,
         params,
+        validators,
     }))
 }
 
