@@ -73,8 +73,8 @@ pub enum EvidenceError {
         "the signatures of validator {offender} on the votes of view {view} do not both verify under this chain's consensus namespace"
     )]
     BadSignature {
-        /// The claimed signer.
-        offender: PublicKey,
+        /// The claimed signer (boxed: an ed25519 key keeps its decompressed point).
+        offender: Box<PublicKey>,
         /// The claimed view.
         view: u64,
     },
@@ -122,7 +122,10 @@ pub fn verify_equivocation(
         .expect("sha256 digests are 32 bytes");
     let mut rng = ChaCha20Rng::from_seed(seed);
     if !activity.verify(&mut rng, &scheme, &Sequential) {
-        return Err(EvidenceError::BadSignature { offender, view });
+        return Err(EvidenceError::BadSignature {
+            offender: Box::new(offender),
+            view,
+        });
     }
     Ok(Equivocation {
         offender,
