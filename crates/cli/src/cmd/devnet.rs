@@ -133,6 +133,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
             validators: vec![GenesisValidator {
                 public_key: key.public(),
                 p2p: args.listen.p2p.to_string(),
+                stake: 0,
             }],
         };
         home::write_home(&data, &genesis, &args.listen.settings(), &key)?;

@@ -24,6 +24,10 @@ pub struct Args {
     /// Protocol parameters as a JSON file (defaults otherwise).
     #[arg(long)]
     pub params: Option<PathBuf>,
+    /// Stake the validator bonds at genesis, in base units, on top of the funded balances;
+    /// evidence of its equivocation slashes it.
+    #[arg(long, default_value_t = 0)]
+    pub validator_stake: Amount,
 }
 
 /// Where a validator listens and how fast it makes blocks.
@@ -96,6 +100,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         validators: vec![GenesisValidator {
             public_key: key.public(),
             p2p: args.listen.p2p.to_string(),
+            stake: args.validator_stake,
         }],
     };
     genesis.validate().map_err(anyhow::Error::msg)?;
