@@ -384,7 +384,8 @@ impl Application for ChainApp {
     }
 }
 
-fn now_ms() -> u64 {
+/// The wall clock in milliseconds, as dry runs of transactions use it.
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64)
