@@ -21,7 +21,7 @@ pub use proving::{ProvingDay, ProvingView};
 use serde::{Deserialize, Serialize};
 use verity_ledger::{
     Address, Amount, EventRecord, Hash32, Params, TimeMs, TxOutcome,
-    state::{Account, Node},
+    state::{Account, Node, Validator},
 };
 
 /// Where the OpenAPI document is served.
@@ -70,8 +70,8 @@ pub struct ParamsView {
     pub chain_id: String,
     /// Total supply at genesis, fixed.
     pub total_supply: Amount,
-    /// Tokens burned since genesis (registration burns); `total_supply − burned` is in
-    /// circulation.
+    /// Tokens burned since genesis (registration burns, the unrewarded part of equivocation
+    /// slashes); `total_supply − burned` is in circulation.
     pub burned: Amount,
     /// Genesis time.
     pub genesis_time_ms: TimeMs,
@@ -81,6 +81,10 @@ pub struct ParamsView {
     pub verifier_pool: Address,
     /// Protocol parameters, as execution uses them.
     pub params: Params,
+    /// The validator set: each validator's key, peer address, remaining stake and whether it
+    /// was ever slashed for equivocation.
+    #[serde(default)]
+    pub validators: Vec<Validator>,
 }
 
 /// `POST /v1/txs` body.

@@ -35,4 +35,12 @@ pub trait Application: Clone + Send + Sync + 'static {
     /// Called in height order. Must be idempotent: a block at or below
     /// [`Application::last_applied`] is ignored. An `Err` is fatal: the validator stops.
     fn apply(&self, block: &Block, digest: [u8; 32]) -> anyhow::Result<()>;
+
+    /// Consensus observed a validator sign two conflicting votes in one view; `evidence` is the
+    /// commonware encoding of the fault activity, which [`crate::verify_equivocation`] checks.
+    ///
+    /// Called from the consensus task that reports activity, so it must return quickly (e.g.
+    /// queue a transaction carrying the evidence). Consensus checks the votes' signatures only
+    /// as far as it needs them, so the evidence may not verify. The default ignores it.
+    fn report_equivocation(&self, _evidence: Bytes) {}
 }

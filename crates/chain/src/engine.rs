@@ -7,6 +7,7 @@ use crate::{
     driver::Driver,
     error::Error,
     executor,
+    reporter::Reporter,
 };
 use commonware_broadcast::buffered;
 use commonware_consensus::{
@@ -251,7 +252,8 @@ where
         },
     );
 
-    // Consensus, with the driver behind marshal's inline-verification adapter.
+    // Consensus, with the driver behind marshal's inline-verification adapter; evidence of
+    // equivocation also goes to the application.
     let driver = Driver::new(app.clone(), config.block_interval, limits);
     let inline: Inline<E, Scheme, Driver<A>, _, FixedEpocher> =
         Inline::new(context.child("inline"), driver, marshal_mailbox, epocher);
@@ -264,7 +266,7 @@ where
             blocker: transport.blocker,
             automaton: inline.clone(),
             relay: inline.clone(),
-            reporter: inline,
+            reporter: Reporter::new(app.clone(), inline),
             track_historical_votes: false,
             strategy: Sequential,
             partition: format!("{prefix}_consensus"),

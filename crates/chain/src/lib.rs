@@ -66,6 +66,23 @@
 //! - A restart on the same storage resumes consensus, and marshal redelivers unacknowledged
 //!   blocks; the application ignores the ones it already applied.
 //!
+//! # Equivocation
+//!
+//! Simplex reports a validator that signs two votes of one view that no honest validator signs
+//! together: notarize votes for two proposals (`ConflictingNotarize`), finalize votes for two
+//! proposals (`ConflictingFinalize`), or a nullify and a finalize vote (`NullifyFinalize`). The
+//! engine's reporter forwards every activity to marshal unchanged and, for these three, first
+//! hands their commonware encoding to [`Application::report_equivocation`], which must return
+//! quickly; the ledger turns it into a transaction. Detection is best effort: votes are not kept
+//! after their round is certified, so a conflict whose second vote arrives later goes unseen.
+//!
+//! [`verify_equivocation`] is the check every validator runs on such evidence before acting on
+//! it: it decodes exactly one of the three fault activities (trailing bytes, any other activity,
+//! and a pair whose votes differ in view or signer are refused), verifies both signatures under
+//! the chain's namespace against the validator set, and returns the offender's key and the
+//! view. It is deterministic: the RNG the signature check may use is seeded with the sha256 of
+//! the evidence, so every validator reaches the same verdict on the same bytes.
+//!
 //! # Running it
 //!
 //! The engine is generic over the commonware runtime traits ([`commonware_runtime::Spawner`],
@@ -123,7 +140,9 @@ mod config;
 mod driver;
 mod engine;
 mod error;
+mod evidence;
 mod executor;
+mod reporter;
 mod rules;
 mod validator;
 
@@ -136,4 +155,5 @@ pub use engine::{
     BACKFILL, BROADCAST, CERTIFICATES, CHANNEL_QUOTA, Engine, RESOLVER, Transport, VOTES, start,
 };
 pub use error::Error;
+pub use evidence::{Equivocation, EquivocationKind, EvidenceError, verify_equivocation};
 pub use validator::{start_validator, tokio_runner};

@@ -2,12 +2,17 @@
 //! same storage, replay determinism, and a real-socket smoke test on tokio.
 
 use bytes::Bytes;
+use commonware_codec::{DecodeExt, Encode};
+use commonware_consensus::simplex::types::{Notarize, Proposal, Vote};
 use commonware_cryptography::{
     Digestible, Hasher, Sha256, Signer,
     ed25519::{PrivateKey, PublicKey},
 };
 use commonware_p2p::simulated::{self, Link, Network, Oracle};
+use commonware_p2p::{Receiver as _, Recipients, Sender as _};
+use commonware_runtime::Spawner as _;
 use commonware_runtime::{Clock, Runner as _, Supervisor as _, deterministic};
+use commonware_utils::ordered::Set;
 use commonware_utils::{NZUsize, probability};
 use std::{
     net::{Ipv4Addr, SocketAddr},
@@ -15,8 +20,8 @@ use std::{
     time::{Duration, Instant},
 };
 use verity_chain::{
-    Application, BACKFILL, BROADCAST, Block, CERTIFICATES, CHANNEL_QUOTA, Config, Engine, RESOLVER,
-    Transport, VOTES,
+    Application, BACKFILL, BROADCAST, Block, CERTIFICATES, CHANNEL_QUOTA, Config, Digest, Engine,
+    EquivocationKind, RESOLVER, Scheme, Transport, VOTES, verify_equivocation,
 };
 
 const NAMESPACE: &[u8] = b"verity-test";
@@ -38,6 +43,8 @@ struct State {
     roots: Vec<[u8; 32]>,
     /// Heights passed to `apply`, including ignored repeats.
     apply_calls: Vec<u64>,
+    /// Evidence of equivocation consensus reported.
+    equivocations: Vec<Bytes>,
 }
 
 impl TestApp {
@@ -47,6 +54,7 @@ impl TestApp {
                 applied: Vec::new(),
                 roots: vec![GENESIS_ROOT],
                 apply_calls: Vec::new(),
+                equivocations: Vec::new(),
             })),
             fail_at: None,
         }
@@ -69,6 +77,10 @@ impl TestApp {
 
     fn apply_calls(&self) -> Vec<u64> {
         self.state.lock().unwrap().apply_calls.clone()
+    }
+
+    fn equivocations(&self) -> Vec<Bytes> {
+        self.state.lock().unwrap().equivocations.clone()
     }
 }
 
@@ -107,6 +119,10 @@ impl Application for TestApp {
         state.applied.push((block.clone(), digest));
         state.roots.push(root);
         Ok(())
+    }
+
+    fn report_equivocation(&self, evidence: Bytes) {
+        self.state.lock().unwrap().equivocations.push(evidence);
     }
 }
 
@@ -155,6 +171,25 @@ async fn start_network(
     apps: &[TestApp],
 ) -> Vec<Engine> {
     let keys: Vec<PublicKey> = signers.iter().map(Signer::public_key).collect();
+    let oracle = linked_network(context, signers).await;
+    let mut engines = Vec::new();
+    for (signer, app) in signers.iter().zip(apps) {
+        let transport = transport(&oracle, &signer.public_key()).await;
+        let config = test_config(signer.clone(), &keys);
+        let context = context
+            .child("validator")
+            .with_attribute("index", engines.len());
+        engines.push(verity_chain::start(context, config, app.clone(), transport).unwrap());
+    }
+    engines
+}
+
+/// A fully linked simulated network of `signers`.
+async fn linked_network(
+    context: &deterministic::Context,
+    signers: &[PrivateKey],
+) -> Oracle<PublicKey, deterministic::Context> {
+    let keys: Vec<PublicKey> = signers.iter().map(Signer::public_key).collect();
     let max_size = test_config(signers[0].clone(), &keys).max_message_size();
     let (network, oracle) = Network::new_with_peers(
         context.child("network"),
@@ -183,16 +218,7 @@ async fn start_network(
             }
         }
     }
-    let mut engines = Vec::new();
-    for (signer, app) in signers.iter().zip(apps) {
-        let transport = transport(&oracle, &signer.public_key()).await;
-        let config = test_config(signer.clone(), &keys);
-        let context = context
-            .child("validator")
-            .with_attribute("index", engines.len());
-        engines.push(verity_chain::start(context, config, app.clone(), transport).unwrap());
-    }
-    engines
+    oracle
 }
 
 /// Sleeps in simulated time until every app has applied `height`.
@@ -307,6 +333,81 @@ fn four_validators_apply_the_same_chain() {
         assert!(with_txs > 0, "transactions are carried");
     });
     eprintln!("four validators: {:?}", started.elapsed());
+}
+
+#[test]
+fn an_equivocating_validator_is_reported_to_the_application() {
+    runner(5).start(|context| async move {
+        let signers = signers(4);
+        let keys: Vec<PublicKey> = signers.iter().map(Signer::public_key).collect();
+        let oracle = linked_network(&context, &signers).await;
+        // Three honest validators (quorum 3 of 4)...
+        let apps: Vec<TestApp> = (0..3).map(|_| TestApp::new()).collect();
+        let mut engines = Vec::new();
+        for (signer, app) in signers.iter().zip(&apps) {
+            let transport = transport(&oracle, &signer.public_key()).await;
+            let config = test_config(signer.clone(), &keys);
+            let context = context
+                .child("validator")
+                .with_attribute("index", engines.len());
+            engines.push(verity_chain::start(context, config, app.clone(), transport).unwrap());
+        }
+        // ...and one that, for every notarize vote it sees, signs that proposal and a forged one.
+        let byzantine = &signers[3];
+        let votes = oracle
+            .control(byzantine.public_key())
+            .register(VOTES, CHANNEL_QUOTA)
+            .await
+            .unwrap();
+        let scheme = Scheme::signer(
+            NAMESPACE,
+            Set::from_iter_dedup(keys.iter().cloned()),
+            byzantine.clone(),
+        )
+        .unwrap();
+        context
+            .child("byzantine")
+            .spawn(move |_| equivocate(scheme, votes));
+
+        // Detection is best effort (a vote arriving after its round is certified is not
+        // checked), so at least one honest validator reports, and whatever is reported verifies.
+        wait_for_height(&context, &apps, 3).await;
+        while apps.iter().all(|app| app.equivocations().is_empty()) {
+            context.sleep(Duration::from_millis(50)).await;
+        }
+        for app in &apps {
+            for evidence in app.equivocations() {
+                let found = verify_equivocation(NAMESPACE, &keys, &evidence).unwrap();
+                assert_eq!(found.offender, byzantine.public_key());
+                assert_eq!(found.kind, EquivocationKind::ConflictingNotarize);
+            }
+        }
+    });
+}
+
+/// Answers every notarize vote received on `votes` with two of its own for that round: one for
+/// the same proposal and one for a forged payload.
+async fn equivocate(
+    scheme: Scheme,
+    (mut sender, mut receiver): (
+        simulated::Sender<PublicKey, deterministic::Context>,
+        simulated::Receiver<PublicKey>,
+    ),
+) {
+    while let Ok((_, message)) = receiver.recv().await {
+        let Ok(Vote::Notarize(vote)) = Vote::<Scheme, Digest>::decode(message) else {
+            continue;
+        };
+        let forged = Proposal::new(
+            vote.proposal.round,
+            vote.proposal.parent,
+            Sha256::hash(&[b"forged"]),
+        );
+        for proposal in [vote.proposal.clone(), forged] {
+            let own = Notarize::sign(&scheme, proposal).unwrap();
+            sender.send(Recipients::All, Vote::Notarize(own).encode(), true);
+        }
+    }
 }
 
 #[test]

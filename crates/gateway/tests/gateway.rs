@@ -102,6 +102,7 @@ fn chain() -> &'static Chain {
             validators: vec![GenesisValidator {
                 public_key: validator.public(),
                 p2p: p2p.to_string(),
+                stake: 0,
             }],
         };
         let settings = NodeSettings {

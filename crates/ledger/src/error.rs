@@ -225,6 +225,25 @@ pub enum TxError {
     /// An attestation document was refused.
     #[error("attestation refused: {0}")]
     Attestation(String),
+    /// The ledger was built without an equivocation verifier.
+    #[error(
+        "this ledger cannot check equivocation evidence (it was built without the consensus verifier); submit it to a validator"
+    )]
+    EvidenceUnverifiable,
+    /// Equivocation evidence does not verify.
+    #[error("equivocation evidence refused: {0}")]
+    InvalidEvidence(String),
+    /// The evidence names a key that is not in the validator set.
+    #[error("{0} is not a validator of this chain")]
+    UnknownValidator(PublicKeyBytes),
+    /// This equivocation was already slashed.
+    #[error("the equivocation of validator {validator} in view {view} was already slashed")]
+    DuplicateEvidence {
+        /// The validator.
+        validator: PublicKeyBytes,
+        /// The view.
+        view: u64,
+    },
     /// Too many items in one transaction.
     #[error("{what}: {got} items; a transaction carries 1 to {max}, so split it or add one")]
     TooManyItems {
@@ -278,6 +297,10 @@ impl TxError {
             TxError::TooManyItems { .. } => "too_many_items",
             TxError::Attestation(_) => "attestation_refused",
             TxError::Zk(_) => "zk_refused",
+            TxError::EvidenceUnverifiable => "evidence_unverifiable",
+            TxError::InvalidEvidence(_) => "invalid_evidence",
+            TxError::UnknownValidator(_) => "unknown_validator",
+            TxError::DuplicateEvidence { .. } => "duplicate_evidence",
         }
     }
 }

@@ -236,6 +236,21 @@ pub enum Event {
         /// Program hash.
         program: Hash32,
     },
+    /// A validator's stake was slashed for equivocating in consensus.
+    ValidatorSlashed {
+        /// The validator's consensus key.
+        validator: PublicKeyBytes,
+        /// The consensus view it signed conflicting votes in.
+        view: u64,
+        /// Stake taken.
+        amount: Amount,
+        /// Who reported the evidence.
+        reporter: Address,
+        /// Paid to the reporter.
+        to_reporter: Amount,
+        /// Burned (the rest of `amount`).
+        burned: Amount,
+    },
 }
 
 impl Event {
@@ -266,6 +281,7 @@ impl Event {
             Event::ProgramSet { .. } => "ProgramSet",
             Event::ZkKeySet { .. } => "ZkKeySet",
             Event::EnclaveRegistered { .. } => "EnclaveRegistered",
+            Event::ValidatorSlashed { .. } => "ValidatorSlashed",
         }
     }
 
@@ -327,6 +343,11 @@ impl Event {
             Event::AuditorRewarded { auditor, .. } => vec![Account(*auditor)],
             Event::ProgramSet { model, .. } | Event::ZkKeySet { model, .. } => vec![Model(*model)],
             Event::EnclaveRegistered { node, .. } => vec![Account(*node)],
+            Event::ValidatorSlashed {
+                validator,
+                reporter,
+                ..
+            } => vec![Account(Address::of_key(validator)), Account(*reporter)],
         }
     }
 }

@@ -18,6 +18,7 @@
 use crate::{
     StateRead, audit,
     crypto::{self, SignedMessage},
+    equivocation::EquivocationVerifier,
     error::TxError,
     events::{Event, EventRecord},
     genesis::Genesis,
@@ -30,6 +31,7 @@ use crate::{
     types::*,
 };
 use commonware_cryptography::lthash::LtHash;
+use std::sync::Arc;
 
 /// Most calls settled at the start of one block.
 pub const MAX_SETTLEMENTS_PER_BLOCK: usize = 100_000;
@@ -67,6 +69,7 @@ pub(crate) struct Ctx<'a> {
     pub params: &'a Params,
     pub chain: &'a ChainInfo,
     pub ns: &'a Namespaces,
+    pub equivocation: Option<&'a dyn EquivocationVerifier>,
     pub height: u64,
     pub time_ms: TimeMs,
     pub tx: Option<Hash32>,
@@ -84,16 +87,40 @@ impl Ctx<'_> {
 }
 
 /// The ledger of one chain.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Ledger {
     ns: Namespaces,
+    equivocation: Option<Arc<dyn EquivocationVerifier>>,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("ns", &self.ns)
+            .field("verifies_equivocation", &self.equivocation.is_some())
+            .finish()
+    }
 }
 
 impl Ledger {
-    /// The ledger of the chain named `chain_id`.
+    /// The ledger of the chain named `chain_id`. It refuses evidence of equivocation, which it
+    /// cannot check; validators use [`Ledger::with_equivocation_verifier`].
     pub fn new(chain_id: &str) -> Self {
         Self {
             ns: Namespaces::new(chain_id),
+            equivocation: None,
+        }
+    }
+
+    /// The ledger of the chain named `chain_id`, checking evidence of equivocation with
+    /// `verifier` (see [`crate::equivocation`]).
+    pub fn with_equivocation_verifier(
+        chain_id: &str,
+        verifier: Arc<dyn EquivocationVerifier>,
+    ) -> Self {
+        Self {
+            ns: Namespaces::new(chain_id),
+            equivocation: Some(verifier),
         }
     }
 
@@ -130,6 +157,8 @@ impl Ledger {
             .map(|v| Validator {
                 public_key: v.public_key,
                 p2p: v.p2p.clone(),
+                stake: v.stake,
+                slashed: false,
             })
             .collect();
         ov.put(PARAMS_KEY, &genesis.params);
@@ -187,6 +216,7 @@ impl Ledger {
             params: &params,
             chain: &chain,
             ns: &self.ns,
+            equivocation: self.equivocation.as_deref(),
             height,
             time_ms,
             tx: None,
@@ -283,6 +313,7 @@ impl Ledger {
             params: &params,
             chain: &chain,
             ns: &self.ns,
+            equivocation: self.equivocation.as_deref(),
             height: clock.height + 1,
             time_ms: time_ms.max(clock.time_ms),
             tx: Some(stx.tx.hash()),

@@ -24,6 +24,10 @@ pub struct GenesisValidator {
     pub public_key: PublicKeyBytes,
     /// Peer-to-peer address other validators dial (`host:port`).
     pub p2p: String,
+    /// Stake the validator bonds from genesis: part of the total supply, and what evidence of
+    /// its equivocation slashes ([`crate::equivocation`]).
+    #[serde(default)]
+    pub stake: Amount,
 }
 
 /// Everything needed to start the chain; identical on every validator.
@@ -36,16 +40,17 @@ pub struct Genesis {
     pub genesis_time_ms: TimeMs,
     /// Protocol parameters.
     pub params: Params,
-    /// Initial balances; their sum is the total supply, forever.
+    /// Initial balances; with the validators' stakes, their sum is the total supply, forever.
     pub accounts: Vec<GenesisAccount>,
     /// Initial validators.
     pub validators: Vec<GenesisValidator>,
 }
 
 impl Genesis {
-    /// The fixed total token supply.
+    /// The fixed total token supply: the initial balances and the validators' stakes.
     pub fn total_supply(&self) -> Amount {
-        self.accounts.iter().map(|a| a.balance).sum()
+        self.accounts.iter().map(|a| a.balance).sum::<Amount>()
+            + self.validators.iter().map(|v| v.stake).sum::<Amount>()
     }
 
     /// Check the file is usable; the message names the problem.
@@ -60,10 +65,15 @@ impl Genesis {
         }
         self.params.validate()?;
         let mut total: Amount = 0;
-        for a in &self.accounts {
+        for amount in self
+            .accounts
+            .iter()
+            .map(|a| a.balance)
+            .chain(self.validators.iter().map(|v| v.stake))
+        {
             total = total
-                .checked_add(a.balance)
-                .ok_or("genesis balances overflow a 64-bit amount")?;
+                .checked_add(amount)
+                .ok_or("genesis balances and validator stakes overflow a 64-bit amount")?;
         }
         let mut seen = std::collections::BTreeSet::new();
         for a in &self.accounts {
@@ -73,6 +83,12 @@ impl Genesis {
         }
         if self.validators.is_empty() {
             return Err("at least one validator is required".into());
+        }
+        let mut keys = std::collections::BTreeSet::new();
+        for v in &self.validators {
+            if !keys.insert(v.public_key) {
+                return Err(format!("validator {} appears twice", v.public_key));
+            }
         }
         Ok(())
     }

@@ -2,7 +2,7 @@
 //! error, in which case the caller rolls its writes back; so handlers may write as they go.
 
 use crate::{
-    StateRead,
+    StateRead, equivocation,
     error::TxError,
     events::{Event, EventRecord},
     execute::Ctx,
@@ -148,6 +148,11 @@ pub(crate) fn validate_stateless(payload: &Payload, params: &Params) -> Result<(
             "attestation document bytes",
             document.len(),
             verity_attestation::MAX_DOCUMENT_BYTES,
+        )?,
+        Payload::ReportEquivocation { evidence } => items(
+            "evidence bytes",
+            evidence.len(),
+            equivocation::MAX_EVIDENCE_BYTES,
         )?,
     }
     Ok(())
@@ -555,6 +560,9 @@ pub(crate) fn apply_payload<S: StateRead>(
             proofs::set_zk_key(ov, ctx, sender, model, key, events)?
         }
         Payload::SubmitProofs { proofs } => proofs::submit_proofs(ov, ctx, sender, proofs, events)?,
+        Payload::ReportEquivocation { evidence } => {
+            equivocation::slash(ov, ctx, sender, evidence, events)?
+        }
     }
     Ok(Vec::new())
 }

@@ -2,7 +2,8 @@
 //!
 //! The Verity ledger: a pure, deterministic state machine that records and settles paid
 //! inference calls. It performs no I/O and reads no clock or randomness; everything it needs
-//! comes in the block (height, time, transactions) or from the state it is given.
+//! comes in the block (height, time, transactions), from the state it is given, or from the
+//! deterministic equivocation verifier it is built with.
 //!
 //! ## What it keeps
 //! Accounts (ed25519 keys, 20-byte bech32m addresses, nonces, balances, call escrow), models
@@ -10,7 +11,13 @@
 //! endpoint, hardware profile, models, own price per mode), calls (pending or settled), and the
 //! protocol parameters from genesis. See [`state`] for the key layout and the state commitment.
 //! Nodes and models carry service records that count only evidence independent of the party
-//! they favour ([`records`]).
+//! they favour ([`records`]). Validators carry a stake that evidence of equivocation in
+//! consensus slashes ([`equivocation`]).
+//!
+//! ## What it is given
+//! Evidence of equivocation is encoded by the consensus engine, which the ledger does not
+//! depend on: a validator builds its [`Ledger`] with an [`EquivocationVerifier`] that checks it,
+//! deterministically. [`Ledger::new`] has none and refuses such evidence.
 //!
 //! ## How a call is paid
 //! A caller deposits escrow, signs a [`Ticket`] per call; the node answers and signs a
@@ -21,8 +28,10 @@
 //!
 //! ## Invariants
 //! - **Supply is conserved**: balances + escrow + prices held by calls + bonded and unbonding
-//!   stake + tokens burned (registration burns, [`state::ChainInfo::burned`]) always equal the
-//!   genesis supply; fees, splits, refunds and slashes are movements between holders.
+//!   node stake + validator stake + tokens burned (registration burns and the unrewarded part
+//!   of equivocation slashes, [`state::ChainInfo::burned`]) always equal the genesis supply
+//!   (genesis balances and validator stakes); fees, splits, refunds and slashes are movements
+//!   between holders.
 //! - **A call is paid at most once**: the call id is the ticket hash and a ticket is accepted
 //!   only if no call with that id exists; settlement pops each call from the queue once.
 //! - **No replay**: a transaction's nonce must equal the sender's nonce, which then advances;
@@ -36,6 +45,7 @@
 
 pub mod audit;
 pub mod crypto;
+pub mod equivocation;
 pub mod error;
 pub mod events;
 pub mod execute;
@@ -55,6 +65,7 @@ pub mod types;
 mod verification;
 
 pub use crypto::Keypair;
+pub use equivocation::{Equivocation, EquivocationVerifier};
 pub use error::{CallRefusal, TxError};
 pub use events::{Event, EventRecord};
 pub use execute::{BlockError, Ledger};

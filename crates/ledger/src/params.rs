@@ -59,6 +59,21 @@ pub struct Params {
     pub slashing: SlashingSchedule,
     /// Which enclaves the ledger trusts for tee mode.
     pub tee: TeeParams,
+    /// Share of a validator's stake slashed for each equivocation proven on chain.
+    #[serde(default = "default_validator_slash_bps")]
+    pub validator_slash_bps: Bps,
+    /// Share of an equivocation slash paid to the reporter (on top of the base fee it is
+    /// reimbursed); the rest is burned.
+    #[serde(default = "default_equivocation_reporter_bps")]
+    pub equivocation_reporter_bps: Bps,
+}
+
+fn default_validator_slash_bps() -> Bps {
+    1_000
+}
+
+fn default_equivocation_reporter_bps() -> Bps {
+    1_000
 }
 
 /// The TEE trust policy, a governance parameter (see `verity_attestation`).
@@ -311,6 +326,8 @@ impl Default for Params {
             zk: ZkParams::default(),
             slashing: SlashingSchedule::default(),
             tee: TeeParams::default(),
+            validator_slash_bps: default_validator_slash_bps(),
+            equivocation_reporter_bps: default_equivocation_reporter_bps(),
         }
     }
 }
@@ -381,6 +398,13 @@ impl Params {
             || u64::from(self.slashing.reporter_bps) > BPS_DENOMINATOR
         {
             return Err("slash_bps and reporter_bps must be at most 10000".into());
+        }
+        if u64::from(self.validator_slash_bps) > BPS_DENOMINATOR
+            || u64::from(self.equivocation_reporter_bps) > BPS_DENOMINATOR
+        {
+            return Err(
+                "validator_slash_bps and equivocation_reporter_bps must be at most 10000".into(),
+            );
         }
         Ok(())
     }

@@ -14,7 +14,8 @@
 //! | `meta/clock` | [`Clock`] |
 //! | `meta/queue` | [`QueueCursor`] |
 //! | `meta/models`, `meta/nodes` | registration-ordered lists of ids |
-//! | `meta/validators` | the genesis validator set |
+//! | `meta/validators` | the validator set: [`Validator`]s, in genesis order |
+//! | `equivocation/` ‖ validator key (32 B) ‖ view (8 B, big-endian) | height at which that equivocation was slashed |
 //! | `program/` ‖ model id | [`ProgramRecord`]: the model's integer program |
 //! | `zkkey/` ‖ model id | the model's Groth16 verifying key bytes |
 //! | `audit/` ‖ audit id (32 B) | [`Audit`] |
@@ -78,6 +79,8 @@ pub const INPUT_PREFIX: &[u8] = b"input/";
 pub const OPEN_AUDITS_KEY: &[u8] = b"meta/open-audits";
 /// Prefix of known-answer pools.
 pub const KNOWN_PREFIX: &[u8] = b"meta/known/";
+/// Prefix of slashed equivocations.
+pub const EQUIVOCATION_PREFIX: &[u8] = b"equivocation/";
 
 /// Key of a model's integer program.
 pub fn program_key(m: &ModelId) -> Vec<u8> {
@@ -98,6 +101,12 @@ pub fn input_key(c: &CallId) -> Vec<u8> {
 /// Key of a model's known-answer pool.
 pub fn known_key(m: &ModelId) -> Vec<u8> {
     key(KNOWN_PREFIX, &m.0)
+}
+/// Key recording that `validator`'s equivocation in consensus view `view` was slashed.
+pub fn equivocation_key(validator: &PublicKeyBytes, view: u64) -> Vec<u8> {
+    let mut id = validator.0.to_vec();
+    id.extend_from_slice(&view.to_be_bytes());
+    key(EQUIVOCATION_PREFIX, &id)
 }
 
 /// Key of a record under `prefix` with id bytes `id`.
@@ -473,10 +482,11 @@ pub struct ChainInfo {
     /// Chain id.
     pub chain_id: String,
     /// Total supply at genesis, fixed: always equal to balances + escrow + prices held by
-    /// calls + bonded and unbonding stake + `burned`.
+    /// calls + bonded and unbonding node stake + validator stake + `burned`.
     pub total_supply: Amount,
-    /// Tokens destroyed so far (registration burns). It grows during a block: read it from the
-    /// state, not from a copy taken at block start.
+    /// Tokens destroyed so far (registration burns, the unrewarded part of equivocation
+    /// slashes). It grows during a block: read it from the state, not from a copy taken at
+    /// block start.
     pub burned: Amount,
     /// Genesis time.
     pub genesis_time_ms: TimeMs,
@@ -513,6 +523,10 @@ pub struct Validator {
     pub public_key: PublicKeyBytes,
     /// Peer address.
     pub p2p: String,
+    /// Bonded stake: the genesis stake less what equivocation slashes took.
+    pub stake: Amount,
+    /// Whether evidence of its equivocation was ever slashed.
+    pub slashed: bool,
 }
 
 /// Decode a stored value of type `T`, or `None` when absent.

@@ -164,6 +164,13 @@ pub enum Payload {
         /// ed25519 key and whose `user_data` is the node's 20-byte address.
         document: Vec<u8>,
     },
+    /// Prove that a validator equivocated in consensus; its stake is slashed and the signer
+    /// rewarded ([`crate::equivocation`]).
+    ReportEquivocation {
+        /// The consensus engine's encoding of the conflicting votes, at most
+        /// [`crate::equivocation::MAX_EVIDENCE_BYTES`].
+        evidence: Vec<u8>,
+    },
 }
 
 /// The input of a sampled call, as the node ran it.
@@ -231,6 +238,7 @@ impl Payload {
             Payload::RegisterEnclave { .. } => "register_enclave",
             Payload::SetZkKey { .. } => "set_zk_key",
             Payload::SubmitProofs { .. } => "submit_proofs",
+            Payload::ReportEquivocation { .. } => "report_equivocation",
         }
     }
 }

@@ -167,7 +167,7 @@ fn registration_burns_from_the_balance_and_the_supply_accounts_for_it() {
         FUNDS - fee - stake - burn
     );
     assert_eq!(chain.chain_info().burned, burn);
-    assert_eq!(chain.chain_info().total_supply, 2 * FUNDS);
+    assert_eq!(chain.chain_info().total_supply, 2 * FUNDS + VALIDATOR_STAKE);
     assert_eq!(chain.total(), chain.supply);
     let node = chain.node(&key(2).address()).unwrap();
     assert_eq!((node.stake, node.hardware.capacity), (stake, 50));

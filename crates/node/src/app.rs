@@ -1,8 +1,8 @@
 //! The replicated application behind consensus: executes finalized blocks with the ledger and
 //! commits them to redb, feeds proposals from the mempool, and answers queries.
 
-use crate::mempool::Mempool;
-use anyhow::{Context, Result, bail};
+use crate::{equivocation::ConsensusEvidence, mempool::Mempool};
+use anyhow::{Context, Result, anyhow, bail};
 use bytes::Bytes;
 use commonware_codec::{Copying, Decode, Encode};
 use commonware_cryptography::Digestible;
@@ -13,7 +13,8 @@ use std::{
 use tokio::sync::watch;
 use verity_chain::{Application, Block, BlockLimits};
 use verity_ledger::{
-    Address, Genesis, Hash32, Ledger, SignedTransaction, TxStatus,
+    Address, Genesis, Hash32, Keypair, Ledger, Params, Payload, SignedTransaction, Transaction,
+    TxStatus,
     events::Subject,
     outcome::{commitment_from_bytes, commitment_to_bytes},
     state::{self, Account},
@@ -35,6 +36,7 @@ pub struct Head {
 
 struct Inner {
     ledger: Ledger,
+    key: Keypair,
     genesis: Genesis,
     store: Store,
     mempool: Mempool,
@@ -68,14 +70,18 @@ pub fn kind_key(kind: &str) -> Vec<u8> {
 
 impl ChainApp {
     /// Open the application over `store`, writing the genesis state if the store is empty.
-    /// `namespace` is the consensus namespace, from which the genesis block is derived.
+    /// `namespace` is the consensus namespace, from which the genesis block is derived and
+    /// under which evidence of equivocation is checked; `key` is this validator's key, which
+    /// signs its reports of equivocation.
     pub fn open(
         store: Store,
         genesis: Genesis,
         namespace: &[u8],
         limits: BlockLimits,
+        key: Keypair,
     ) -> Result<Self> {
-        let ledger = Ledger::new(&genesis.chain_id);
+        let verifier = ConsensusEvidence::new(namespace, &genesis)?;
+        let ledger = Ledger::with_equivocation_verifier(&genesis.chain_id, Arc::new(verifier));
         let genesis_out = Ledger::genesis(&genesis).map_err(anyhow::Error::msg)?;
         let genesis_block = Block::genesis(namespace, genesis_out.state_root.0);
         let genesis_digest = genesis_block.digest().0;
@@ -121,6 +127,7 @@ impl ChainApp {
         Ok(Self {
             inner: Arc::new(Inner {
                 ledger,
+                key,
                 genesis,
                 store,
                 mempool: Mempool::default(),
@@ -158,6 +165,43 @@ impl ChainApp {
     /// Notifications of each newly executed block.
     pub fn subscribe(&self) -> watch::Receiver<Head> {
         self.inner.heads.subscribe()
+    }
+
+    /// Sign a `ReportEquivocation` transaction carrying `evidence` with this validator's key
+    /// and queue it, after the dry run `POST /v1/txs` makes; returns its hash. Fails with the
+    /// reason the ledger would refuse it (bad evidence, already slashed, an account that
+    /// cannot pay the fee…).
+    pub fn report_equivocation_evidence(&self, evidence: Vec<u8>) -> Result<Hash32> {
+        let inner = &self.inner;
+        let sender = inner.key.address();
+        let snapshot = inner.store.snapshot()?;
+        let params: Params =
+            state::read(&snapshot, state::PARAMS_KEY).context("state has no parameters")?;
+        let account: Account =
+            state::read(&snapshot, &state::account_key(&sender)).unwrap_or_default();
+        let nonce = inner
+            .mempool
+            .next_nonce(&sender)
+            .unwrap_or(0)
+            .max(account.nonce);
+        let payload = Payload::ReportEquivocation { evidence };
+        let bytes = Transaction {
+            signer: inner.key.public(),
+            nonce,
+            fee: params.required_fee(payload.call_count()),
+            payload,
+        }
+        .sign(&inner.key, inner.ledger.namespaces())
+        .encode();
+        let preview = inner
+            .ledger
+            .check_tx(&snapshot, &bytes, now_ms())
+            .map_err(|e| anyhow!("{e}"))?;
+        drop(snapshot);
+        inner
+            .mempool
+            .insert(preview.hash, Bytes::from(bytes), sender, nonce)?;
+        Ok(preview.hash)
     }
 
     fn execute(&self, block: &Block, digest: [u8; 32]) -> Result<()> {
@@ -329,4 +373,20 @@ impl Application for ChainApp {
     fn apply(&self, block: &Block, digest: [u8; 32]) -> Result<()> {
         self.execute(block, digest)
     }
+
+    fn report_equivocation(&self, evidence: Bytes) {
+        match self.report_equivocation_evidence(evidence.to_vec()) {
+            Ok(tx) => tracing::warn!(%tx, "consensus saw a validator equivocate; reported it"),
+            Err(error) => {
+                tracing::warn!(%error, "consensus saw a validator equivocate; cannot report it")
+            }
+        }
+    }
+}
+
+/// The wall clock in milliseconds, as dry runs of transactions use it.
+pub(crate) fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

@@ -17,9 +17,18 @@
 //! - The head, state and events on disk always belong to the same height (one transaction).
 //! - A block whose committed state root disagrees with this validator's own root for that
 //!   height stops the validator instead of executing on diverged state.
+//!
+//! ## Equivocation
+//! The ledger checks evidence of equivocation with [`equivocation::ConsensusEvidence`], built
+//! from the chain's consensus namespace and genesis validators, so every validator reaches the
+//! same verdict. When consensus reports a conflicting vote pair, the validator signs a
+//! `ReportEquivocation` transaction with its own key and queues it in its mempool, after the
+//! same dry run as `POST /v1/txs`; if that fails (e.g. its account cannot pay the fee) it logs
+//! a warning.
 
 pub mod api;
 pub mod app;
+pub mod equivocation;
 pub mod home;
 pub mod mempool;
 pub mod network;

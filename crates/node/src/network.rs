@@ -21,7 +21,7 @@ use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
 };
-use verity_ledger::{Genesis, GenesisValidator, Keypair, PublicKeyBytes};
+use verity_ledger::{Amount, Genesis, GenesisValidator, Keypair, PublicKeyBytes};
 
 /// File name of the network description.
 pub const NETWORK_FILE: &str = "network.json";
@@ -97,13 +97,17 @@ pub fn new_members(
         .collect()
 }
 
-/// The genesis entries of `members`.
-pub fn genesis_validators(members: &[(Keypair, NodeSettings)]) -> Vec<GenesisValidator> {
+/// The genesis entries of `members`, each bonding `stake`.
+pub fn genesis_validators(
+    members: &[(Keypair, NodeSettings)],
+    stake: Amount,
+) -> Vec<GenesisValidator> {
     members
         .iter()
         .map(|(key, settings)| GenesisValidator {
             public_key: key.public(),
             p2p: settings.p2p.to_string(),
+            stake,
         })
         .collect()
 }
@@ -126,8 +130,16 @@ pub fn write_network(
             dir.display()
         );
     }
+    let matches = genesis.validators.len() == members.len()
+        && genesis
+            .validators
+            .iter()
+            .zip(members)
+            .all(|(v, (key, settings))| {
+                v.public_key == key.public() && v.p2p == settings.p2p.to_string()
+            });
     ensure!(
-        genesis.validators == genesis_validators(members),
+        matches,
         "the genesis validator set does not match the validators being written"
     );
     let mut validators = Vec::with_capacity(members.len());
@@ -225,7 +237,7 @@ mod tests {
                 address: members[0].0.address(),
                 balance: 1_000,
             }],
-            validators: genesis_validators(&members),
+            validators: genesis_validators(&members, 5_000),
         };
         let written = write_network(dir.path(), &genesis, &members).unwrap();
         assert!(Network::exists(dir.path()));

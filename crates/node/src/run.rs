@@ -54,6 +54,7 @@ pub fn open_app(home: &Home, limits: BlockLimits) -> Result<ChainApp> {
         home.genesis.clone(),
         &consensus_namespace(&home.genesis.chain_id),
         limits,
+        home.key.clone(),
     )
 }
 

@@ -27,6 +27,7 @@ fn setup(dir: &std::path::Path) -> (ChainApp, Keypair) {
         validators: vec![GenesisValidator {
             public_key: Keypair::from_seed(2).public(),
             p2p: "127.0.0.1:1".into(),
+            stake: 0,
         }],
     };
     let store = verity_storage::Store::open(&dir.join("ledger.redb")).unwrap();
@@ -35,7 +36,7 @@ fn setup(dir: &std::path::Path) -> (ChainApp, Keypair) {
         max_bytes: 1 << 22,
     };
     (
-        ChainApp::open(store, genesis, b"api-test", limits).unwrap(),
+        ChainApp::open(store, genesis, b"api-test", limits, Keypair::from_seed(2)).unwrap(),
         key,
     )
 }
@@ -77,6 +78,9 @@ async fn submit_include_query_and_errors() {
     let (status, body) = call(&app, "GET", "/v1/status", "").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["height"], 0);
+    let (_, params) = call(&app, "GET", "/v1/params", "").await;
+    assert_eq!(params["validators"][0]["stake"], 0);
+    assert_eq!(params["validators"][0]["slashed"], false);
 
     let to = Keypair::from_seed(3).address();
     let tx = Transaction {

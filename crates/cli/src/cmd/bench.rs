@@ -119,6 +119,7 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
         validators: vec![GenesisValidator {
             public_key: Keypair::from_seed(3).public(),
             p2p: "127.0.0.1:1".into(),
+            stake: 0,
         }],
     };
     let dir = tempfile::tempdir()?;
@@ -128,7 +129,7 @@ fn settle(calls: usize, batch: usize, callers: usize) -> Result<()> {
         max_bytes: params.max_tx_bytes as usize * 4,
     };
     let namespace = b"bench".to_vec();
-    let app = ChainApp::open(store, genesis, &namespace, limits)?;
+    let app = ChainApp::open(store, genesis, &namespace, limits, Keypair::from_seed(3))?;
     let genesis_root = Block::genesis(&namespace, app.head().state_root.0).digest();
     let mut chain = Chain {
         app,

@@ -252,7 +252,7 @@ fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
                 balance: FUNDS,
             })
             .collect(),
-        validators: network::genesis_validators(&members),
+        validators: network::genesis_validators(&members, 0),
     };
     let written = network::write_network(dir.path(), &genesis, &members)?;
     let mut processes = Vec::with_capacity(n);

@@ -25,6 +25,10 @@ pub struct Args {
     /// Protocol parameters as a JSON file (defaults otherwise).
     #[arg(long)]
     pub params: Option<PathBuf>,
+    /// Stake each validator bonds at genesis, in base units, on top of the funded balances;
+    /// evidence of its equivocation slashes it.
+    #[arg(long, default_value_t = 0)]
+    pub validator_stake: Amount,
     #[command(flatten)]
     pub set: ValidatorSet,
 }
@@ -125,7 +129,7 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         genesis_time_ms: super::now_ms(),
         params,
         accounts,
-        validators: network::genesis_validators(&members),
+        validators: network::genesis_validators(&members, args.validator_stake),
     };
     genesis.validate().map_err(anyhow::Error::msg)?;
     if let [(key, settings)] = members.as_slice() {

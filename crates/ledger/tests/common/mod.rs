@@ -9,6 +9,8 @@ use verity_ledger::{
 };
 
 pub const CHAIN: &str = "test-chain";
+/// The genesis stake of the test chain's validator (key 999).
+pub const VALIDATOR_STAKE: Amount = 5_000_000_000;
 pub const T0: TimeMs = 1_700_000_000_000;
 
 pub struct TestChain {
@@ -46,6 +48,7 @@ impl TestChain {
             validators: vec![GenesisValidator {
                 public_key: key(999).public(),
                 p2p: "127.0.0.1:1".into(),
+                stake: VALIDATOR_STAKE,
             }],
         };
         let out = Ledger::genesis(&genesis).unwrap();
@@ -134,7 +137,10 @@ impl TestChain {
 
     /// Sum of every token wherever it is held, plus the tokens burned.
     pub fn total(&self) -> Amount {
-        let mut total = u128::from(self.chain_info().burned);
+        let validators: Vec<state::Validator> =
+            state::read(&self.state, state::VALIDATORS_KEY).unwrap();
+        let mut total = u128::from(self.chain_info().burned)
+            + validators.iter().map(|v| u128::from(v.stake)).sum::<u128>();
         for (k, v) in &self.state {
             if k.starts_with(state::ACCOUNT_PREFIX) {
                 let a: Account = borsh::from_slice(v).unwrap();

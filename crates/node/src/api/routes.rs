@@ -1,7 +1,7 @@
 //! Route handlers.
 
 use super::error::{Failure, parse};
-use crate::app::{self, ChainApp};
+use crate::app::{self, ChainApp, now_ms};
 use axum::{
     Json,
     extract::{Path, Query, State, rejection::JsonRejection},
@@ -18,12 +18,6 @@ use verity_ledger::{
 use verity_storage::Order;
 
 type Answer<T> = Result<Json<T>, Failure>;
-
-fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
 
 fn read<T: borsh::BorshDeserialize>(app: &ChainApp, key: &[u8]) -> Result<Option<T>, Failure> {
     let snapshot = app.store().snapshot()?;
@@ -48,6 +42,8 @@ pub async fn params(State(app): State<ChainApp>) -> Answer<ParamsView> {
     let chain: ChainInfo =
         read(&app, state::CHAIN_KEY)?.ok_or_else(|| Failure::not_found("chain info"))?;
     let params = read(&app, state::PARAMS_KEY)?.ok_or_else(|| Failure::not_found("params"))?;
+    let validators =
+        read(&app, state::VALIDATORS_KEY)?.ok_or_else(|| Failure::not_found("validators"))?;
     Ok(Json(ParamsView {
         chain_id: chain.chain_id,
         total_supply: chain.total_supply,
@@ -56,6 +52,7 @@ pub async fn params(State(app): State<ChainApp>) -> Answer<ParamsView> {
         treasury: chain.treasury,
         verifier_pool: chain.verifier_pool,
         params,
+        validators,
     }))
 }
 

@@ -75,6 +75,7 @@ pub fn ledger_url() -> &'static str {
             validators: vec![GenesisValidator {
                 public_key: key.public(),
                 p2p: p2p.clone(),
+                stake: 0,
             }],
         };
         let settings = verity_node::NodeSettings {

@@ -41,6 +41,8 @@ const DEMO_ESCROW: Amount = 10_000_000_000_000;
 const NODE_FUNDS: Amount = 100_000_000_000;
 /// Stake each devnet node bonds.
 const NODE_STAKE: Amount = 10_000_000_000;
+/// Stake each devnet validator bonds at genesis (evidence of its equivocation slashes it).
+const VALIDATOR_STAKE: Amount = 10_000_000_000;
 /// Royalty of the bundled models.
 const BUNDLED_ROYALTY_BPS: u16 = 500;
 /// Price per mode of the cheapest devnet node; node `i` (from 0) charges `(4 + i)/4` of it.
@@ -184,7 +186,7 @@ fn devnet_genesis(ctx: &Ctx, members: &[(Keypair, verity_node::NodeSettings)]) -
         genesis_time_ms: super::now_ms(),
         params: devnet_params(),
         accounts,
-        validators: verity_node::network::genesis_validators(members),
+        validators: verity_node::network::genesis_validators(members, VALIDATOR_STAKE),
     })
 }
 
