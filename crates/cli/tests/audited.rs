@@ -28,14 +28,13 @@ fn audits_catch_a_node_corrupting_outputs_and_callers_are_refunded() {
     let n = |k: &str| s[k].as_u64().unwrap();
     assert_eq!(n("answered"), 600, "{s}");
     assert_eq!(n("failed"), 0, "{s}");
-    // The gateway's canary may catch node-1 before any traffic (a fresh random input is
-    // corrupted with probability 30 %), keeping it off that model; on a model it still serves,
-    // sampled corrupted calls are refunded. The caller pays for exactly the settled calls.
-    let canary_catches = stdout
+    // The gateway's canaries may catch node-1, before the traffic or during it (a fresh random
+    // input is corrupted with probability 30 %), keeping it off that model; otherwise sampled
+    // corrupted calls are refunded. The caller pays for exactly the settled calls.
+    let canary_caught = stdout
         .lines()
-        .filter(|l| l.contains("node-1 answered a known-answer call"))
-        .count();
-    if canary_catches < 2 {
+        .any(|l| l.contains("node-1 answered a known-answer call") || l.contains("node-1 failed"));
+    if !canary_caught {
         assert!(
             n("refunded") >= 1,
             "no corrupted call was caught: {s}\n{stdout}"

@@ -453,6 +453,7 @@ fn services(ctx: &Ctx, args: &Args, data: &std::path::Path, validators: &[String
         nodes.push(("late".into(), node));
     }
     let verdict = traffic::report(&traffic_args, &summary);
+    report_canary_failures(&gateway_client, &models, &nodes)?;
     if !late_paid {
         eprintln!("error: the late node received no paid call during the traffic");
         return Ok(1);
@@ -536,6 +537,31 @@ fn await_canaries(
                 traffic::QUOTE_WAIT.as_secs()
             );
             std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    Ok(())
+}
+
+/// Print every node that answered a known-answer canary wrongly during the run, per model (the
+/// router kept it off that model until a later canary passed).
+fn report_canary_failures(
+    gateway: &verity_client::GatewayClient,
+    models: &[ModelId],
+    nodes: &[(String, verity_provider::ProviderHandle)],
+) -> Result<()> {
+    for model in models {
+        let view = gateway.exposure(model, Mode::Signed, None)?;
+        for (name, node) in nodes {
+            if let Some(n) = view
+                .nodes
+                .iter()
+                .find(|n| n.node == node.address() && n.evidence.canaries_failed > 0)
+            {
+                println!(
+                    "  canary      {name} failed {} known-answer call(s) for {model} during the run",
+                    n.evidence.canaries_failed
+                );
+            }
         }
     }
     Ok(())
