@@ -9,6 +9,7 @@ use commonware_cryptography::Digestible;
 use std::{
     collections::HashSet,
     sync::{Arc, RwLock},
+    time::Duration,
 };
 use tokio::sync::watch;
 use verity_chain::{Application, Block, BlockLimits};
@@ -33,11 +34,16 @@ pub struct Head {
     pub time_ms: u64,
 }
 
+/// A monotonic clock: the time since a fixed origin.
+pub type MonotonicClock = Arc<dyn Fn() -> Duration + Send + Sync>;
+
 struct Inner {
     ledger: Ledger,
     genesis: Genesis,
     store: Store,
     mempool: Mempool,
+    /// The mempool's clock; `None` is the process's monotonic clock.
+    clock: Option<MonotonicClock>,
     limits: BlockLimits,
     head: RwLock<Head>,
     heads: watch::Sender<Head>,
@@ -74,6 +80,28 @@ impl ChainApp {
         genesis: Genesis,
         namespace: &[u8],
         limits: BlockLimits,
+    ) -> Result<Self> {
+        Self::open_inner(store, genesis, namespace, limits, None)
+    }
+
+    /// [`ChainApp::open`] with the mempool reading `clock` (for example a simulation's virtual
+    /// clock) instead of the process's monotonic clock.
+    pub fn open_with_clock(
+        store: Store,
+        genesis: Genesis,
+        namespace: &[u8],
+        limits: BlockLimits,
+        clock: MonotonicClock,
+    ) -> Result<Self> {
+        Self::open_inner(store, genesis, namespace, limits, Some(clock))
+    }
+
+    fn open_inner(
+        store: Store,
+        genesis: Genesis,
+        namespace: &[u8],
+        limits: BlockLimits,
+        clock: Option<MonotonicClock>,
     ) -> Result<Self> {
         let ledger = Ledger::new(&genesis.chain_id);
         let genesis_out = Ledger::genesis(&genesis).map_err(anyhow::Error::msg)?;
@@ -124,6 +152,7 @@ impl ChainApp {
                 genesis,
                 store,
                 mempool: Mempool::default(),
+                clock,
                 limits,
                 head: RwLock::new(head),
                 heads,
@@ -305,7 +334,10 @@ pub fn decode_block(bytes: &[u8], limits: &BlockLimits) -> Result<Block> {
 
 impl Application for ChainApp {
     fn payload(&self, _height: u64, max_txs: usize, max_bytes: usize) -> Vec<Bytes> {
-        self.inner.mempool.take(max_txs, max_bytes)
+        match &self.inner.clock {
+            Some(clock) => self.inner.mempool.take_at(max_txs, max_bytes, clock()),
+            None => self.inner.mempool.take(max_txs, max_bytes),
+        }
     }
 
     fn check_payload(&self, txs: &[Bytes]) -> bool {
