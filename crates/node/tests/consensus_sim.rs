@@ -26,9 +26,11 @@
 //!    least 20 blocks past the partition.
 //! 4. **All crash and restart** ([`crash_all`]): the runtime is stopped at an arbitrary time
 //!    (15–25 s, drawn from the seed) — every task dropped mid-flight, the runtime's storage
-//!    crashed uncleanly (unsynced writes lost), the redb files left as they are — and recovered
-//!    from its checkpoint: each validator reopens its redb file and restarts consensus on the
-//!    recovered storage. Within 30 s each is at least 20 blocks past its head before the crash.
+//!    crashed uncleanly (unsynced writes lost) — and recovered from its checkpoint: each
+//!    validator reopens its redb file and restarts consensus on the recovered storage. Within
+//!    30 s each is at least 20 blocks past its head before the crash. (The redb handles are
+//!    dropped, not torn mid-write: every redb commit is durable when it returns, and a torn redb
+//!    commit is the subject of `verity-storage`'s own crash tests.)
 //! 5. **Byzantine equivocator** ([`byzantine`]): validator 3 runs no engine; it signs, for every
 //!    notarize and finalize vote it receives, one vote for a random digest and one for the
 //!    received proposal, and sends both to everyone (the behaviour of commonware's
