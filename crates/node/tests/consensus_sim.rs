@@ -16,7 +16,7 @@
 //!
 //! # Scenarios (each a test with a fixed seed, and part of the sweep)
 //!
-//! 1. **Lossy links** ([`lossy`]): every link drops 20 % of messages; 60 simulated seconds.
+//! 1. **Lossy links** ([`lossy`]): every link drops 20 % of messages; 90 simulated seconds.
 //! 2. **One crashed** ([`one_crashed`]): after 10 s validator 3's engine is aborted (a crash,
 //!    its store left as it was); the other three keep finalizing for 30 s more, at least 20
 //!    blocks beyond where the crashed one stopped.
@@ -642,7 +642,10 @@ fn finish(
     let (chain, height, transfers) = check(fixture, apps, history);
     assert!(
         height >= min_height,
-        "finalized {height} blocks, expected at least {min_height}"
+        "finalized {height} blocks, expected at least {min_height}; heads {:?}",
+        apps.iter()
+            .map(|(_, app)| app.head().height)
+            .collect::<Vec<_>>()
     );
     assert!(transfers > 0, "no transfer was executed");
     Outcome {
@@ -664,7 +667,7 @@ fn lossy(seed: u64) -> Outcome {
         }
         let apps: Vec<ChainApp> = nodes.iter().map(|(app, _)| app.clone()).collect();
         let _traffic = spawn_traffic(&context, &fixture, apps.clone());
-        context.sleep(Duration::from_secs(60)).await;
+        context.sleep(Duration::from_secs(90)).await;
         let honest: Vec<(usize, &ChainApp)> = apps.iter().enumerate().collect();
         finish(
             &context,
