@@ -9,6 +9,7 @@ use commonware_cryptography::Digestible;
 use std::{
     collections::HashSet,
     sync::{Arc, RwLock},
+    time::Duration,
 };
 use tokio::sync::watch;
 use verity_chain::{Application, Block, BlockLimits};
@@ -34,12 +35,17 @@ pub struct Head {
     pub time_ms: u64,
 }
 
+/// A monotonic clock: the time since a fixed origin.
+pub type MonotonicClock = Arc<dyn Fn() -> Duration + Send + Sync>;
+
 struct Inner {
     ledger: Ledger,
     key: Keypair,
     genesis: Genesis,
     store: Store,
     mempool: Mempool,
+    /// The mempool's clock; `None` is the process's monotonic clock.
+    clock: Option<MonotonicClock>,
     limits: BlockLimits,
     head: RwLock<Head>,
     heads: watch::Sender<Head>,
@@ -79,6 +85,30 @@ impl ChainApp {
         namespace: &[u8],
         limits: BlockLimits,
         key: Keypair,
+    ) -> Result<Self> {
+        Self::open_inner(store, genesis, namespace, limits, key, None)
+    }
+
+    /// [`ChainApp::open`] with the mempool reading `clock` (for example a simulation's virtual
+    /// clock) instead of the process's monotonic clock.
+    pub fn open_with_clock(
+        store: Store,
+        genesis: Genesis,
+        namespace: &[u8],
+        limits: BlockLimits,
+        key: Keypair,
+        clock: MonotonicClock,
+    ) -> Result<Self> {
+        Self::open_inner(store, genesis, namespace, limits, key, Some(clock))
+    }
+
+    fn open_inner(
+        store: Store,
+        genesis: Genesis,
+        namespace: &[u8],
+        limits: BlockLimits,
+        key: Keypair,
+        clock: Option<MonotonicClock>,
     ) -> Result<Self> {
         let verifier = ConsensusEvidence::new(namespace, &genesis)?;
         let ledger = Ledger::with_equivocation_verifier(&genesis.chain_id, Arc::new(verifier));
@@ -131,6 +161,7 @@ impl ChainApp {
                 genesis,
                 store,
                 mempool: Mempool::default(),
+                clock,
                 limits,
                 head: RwLock::new(head),
                 heads,
@@ -349,7 +380,10 @@ pub fn decode_block(bytes: &[u8], limits: &BlockLimits) -> Result<Block> {
 
 impl Application for ChainApp {
     fn payload(&self, _height: u64, max_txs: usize, max_bytes: usize) -> Vec<Bytes> {
-        self.inner.mempool.take(max_txs, max_bytes)
+        match &self.inner.clock {
+            Some(clock) => self.inner.mempool.take_at(max_txs, max_bytes, clock()),
+            None => self.inner.mempool.take(max_txs, max_bytes),
+        }
     }
 
     fn check_payload(&self, txs: &[Bytes]) -> bool {

@@ -5,11 +5,15 @@
 //! [`REPROPOSE_AFTER`] (the proposal usually finalizes first), and leaves when a finalized
 //! block includes it or when its sender's nonce has passed it. Within one proposal, each
 //! sender's transactions are ordered by nonce.
+//!
+//! Time is read from a monotonic clock: the process's own by default ([`Mempool::take`]), or
+//! one the caller supplies ([`Mempool::take_at`]), so a simulation on a virtual clock holds
+//! transactions back in virtual time and replays identically.
 
 use bytes::Bytes;
 use std::{
     collections::{BTreeMap, HashMap},
-    sync::Mutex,
+    sync::{Mutex, OnceLock},
     time::{Duration, Instant},
 };
 use verity_ledger::{Address, Hash32};
@@ -34,7 +38,8 @@ struct Entry {
     sender: Address,
     nonce: u64,
     seq: u64,
-    proposed: Option<Instant>,
+    /// When it was last handed to a proposal, on the clock passed to [`Mempool::take_at`].
+    proposed: Option<Duration>,
 }
 
 #[derive(Default)]
@@ -85,10 +90,21 @@ impl Mempool {
     }
 
     /// Up to `max_txs` transactions of at most `max_bytes` in total, oldest first, each
-    /// sender's in nonce order; they are held back from the next proposals.
+    /// sender's in nonce order; they are held back from the next proposals. Reads the process's
+    /// monotonic clock.
     pub fn take(&self, max_txs: usize, max_bytes: usize) -> Vec<Bytes> {
+        static ORIGIN: OnceLock<Instant> = OnceLock::new();
+        self.take_at(
+            max_txs,
+            max_bytes,
+            ORIGIN.get_or_init(Instant::now).elapsed(),
+        )
+    }
+
+    /// [`Mempool::take`] at time `now`, read from a monotonic clock that starts at any fixed
+    /// origin; every call on one mempool must use the same clock.
+    pub fn take_at(&self, max_txs: usize, max_bytes: usize, now: Duration) -> Vec<Bytes> {
         let mut inner = self.inner.lock().expect("mempool lock");
-        let now = Instant::now();
         let mut picked: Vec<Hash32> = Vec::new();
         let mut size = 0;
         for hash in inner.order.values() {
@@ -98,7 +114,7 @@ impl Mempool {
             let entry = &inner.entries[hash];
             if entry
                 .proposed
-                .is_some_and(|t| now.duration_since(t) < REPROPOSE_AFTER)
+                .is_some_and(|t| now.saturating_sub(t) < REPROPOSE_AFTER)
             {
                 continue;
             }
@@ -224,6 +240,18 @@ mod tests {
         pool.prune(|s| if *s == a { 6 } else { 0 });
         assert_eq!(pool.len(), 1);
         assert!(pool.contains(&h(1)));
+    }
+
+    #[test]
+    fn held_back_proposals_return_after_the_delay_on_the_given_clock() {
+        let pool = Mempool::default();
+        pool.insert(h(1), Bytes::from_static(b"a0"), Address([1; 20]), 0)
+            .unwrap();
+        let t0 = Duration::from_secs(100);
+        assert_eq!(pool.take_at(10, 1 << 20, t0).len(), 1);
+        let almost = t0 + REPROPOSE_AFTER - Duration::from_millis(1);
+        assert!(pool.take_at(10, 1 << 20, almost).is_empty());
+        assert_eq!(pool.take_at(10, 1 << 20, t0 + REPROPOSE_AFTER).len(), 1);
     }
 
     #[test]
