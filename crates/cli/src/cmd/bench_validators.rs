@@ -12,9 +12,10 @@
 //!
 //! - **blocks/s**: heights finalized and executed on validator 1 during that time, per second;
 //! - **settled calls/s**: calls divided by that time;
-//! - **time to finality**: for every block finalized during that time, from the proposer's
-//!   timestamp to the moment validator 1's API first reports it executed (polled every 5 ms;
-//!   all processes share one clock).
+//! - **time to finality**: for each block, from the proposer's timestamp to the moment validator
+//!   1's API first reports it executed (polled every 5 ms; all processes share one clock), for
+//!   [`IDLE_BLOCKS`] empty blocks before the load (consensus alone) and for every block made
+//!   under the load (consensus plus executing full blocks, on every validator of the machine).
 //!
 //! The baseline is the single validator: the ratio column divides by it.
 
@@ -68,6 +69,8 @@ const FUNDS: Amount = 1_000_000_000_000;
 const PRICE: Amount = 1_000;
 /// Challenge window of the benchmark chain.
 const CHALLENGE_WINDOW_MS: u64 = 1_000;
+/// Empty blocks timed before the load.
+const IDLE_BLOCKS: u64 = 40;
 /// How often validator 1 is asked for its height.
 const POLL: Duration = Duration::from_millis(5);
 
@@ -76,6 +79,9 @@ struct Measured {
     validators: usize,
     blocks_per_sec: f64,
     calls_per_sec: f64,
+    /// Times to finality of empty blocks before the load, sorted.
+    idle_finality_ms: Vec<f64>,
+    /// Times to finality of the blocks made under the load, sorted.
     finality_ms: Vec<f64>,
 }
 
@@ -96,20 +102,23 @@ pub fn run(args: ValidatorsArgs) -> Result<()> {
     }
     for r in &mut results {
         r.finality_ms.sort_by(f64::total_cmp);
+        r.idle_finality_ms.sort_by(f64::total_cmp);
     }
     let base = results[0].calls_per_sec;
     println!(
-        "| validators | finalized blocks/s | settled calls/s | vs {} validator(s) | finality p50 | finality p99 |",
+        "| validators | finalized blocks/s | settled calls/s | vs {} validator(s) | finality p50 / p99, idle | finality p50 / p99, under load |",
         results[0].validators
     );
     println!("|---|---|---|---|---|---|");
     for r in &results {
         println!(
-            "| {} | {:.1} | {:.0} | {:.2}× | {:.0} ms | {:.0} ms |",
+            "| {} | {:.1} | {:.0} | {:.2}× | {:.0} / {:.0} ms | {:.0} / {:.0} ms |",
             r.validators,
             r.blocks_per_sec,
             r.calls_per_sec,
             r.calls_per_sec / base,
+            percentile(&r.idle_finality_ms, 0.50),
+            percentile(&r.idle_finality_ms, 0.99),
             percentile(&r.finality_ms, 0.50),
             percentile(&r.finality_ms, 0.99)
         );
@@ -122,20 +131,26 @@ pub fn run(args: ValidatorsArgs) -> Result<()> {
     Ok(())
 }
 
-/// Three bar panels side by side — finalized blocks/s, settled calls/s, and time to finality
-/// p50 and p99 — with one group of bars per validator set size, each labelled
-/// "validators: value".
+/// Four bar panels side by side — settled calls/s, finalized blocks/s under load, and time to
+/// finality p50 and p99 idle and under load — with one group of bars per validator set size,
+/// each group labelled "validators: value".
 fn chart_svg(results: &[Measured]) -> Result<String, Box<dyn std::error::Error>> {
     use plotters::prelude::*;
     type Pick = fn(&Measured) -> Vec<f64>;
-    let panels: [(&str, &str, Pick); 3] = [
-        ("finalized blocks per second", "blocks/s", |m| {
-            vec![m.blocks_per_sec]
-        }),
+    let panels: [(&str, &str, Pick); 4] = [
         ("settled calls per second", "calls/s", |m| {
             vec![m.calls_per_sec]
         }),
-        ("time to finality: p50, p99", "ms", |m| {
+        ("finalized blocks per second, loaded", "blocks/s", |m| {
+            vec![m.blocks_per_sec]
+        }),
+        ("time to finality p50, p99: idle", "ms", |m| {
+            vec![
+                percentile(&m.idle_finality_ms, 0.50),
+                percentile(&m.idle_finality_ms, 0.99),
+            ]
+        }),
+        ("time to finality p50, p99: loaded", "ms", |m| {
             vec![
                 percentile(&m.finality_ms, 0.50),
                 percentile(&m.finality_ms, 0.99),
@@ -144,9 +159,9 @@ fn chart_svg(results: &[Measured]) -> Result<String, Box<dyn std::error::Error>>
     ];
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (1200, 380)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (1600, 380)).into_drawing_area();
         root.fill(&WHITE)?;
-        for (area, (title, unit, pick)) in root.split_evenly((1, 3)).iter().zip(panels) {
+        for (area, (title, unit, pick)) in root.split_evenly((1, 4)).iter().zip(panels) {
             let values: Vec<Vec<f64>> = results.iter().map(pick).collect();
             let top = values
                 .iter()
@@ -177,9 +192,14 @@ fn chart_svg(results: &[Measured]) -> Result<String, Box<dyn std::error::Error>>
                         [(left, 0.0), (left + width * 0.9, *value)],
                         color,
                     )))?;
+                    let shown = if *value < 100.0 {
+                        format!("{value:.1}")
+                    } else {
+                        format!("{value:.0}")
+                    };
                     let label = match j {
-                        0 => format!("{}: {value:.0}", results[i].validators),
-                        _ => format!("{value:.0}"),
+                        0 => format!("{}: {shown}", results[i].validators),
+                        _ => shown,
                     };
                     chart.draw_series(std::iter::once(Text::new(
                         label,
@@ -267,6 +287,9 @@ fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
     for (process, member) in processes.iter_mut().zip(&written.validators) {
         process.wait_ready(&member.api)?;
     }
+    eprintln!("{n} validator(s): timing {IDLE_BLOCKS} empty blocks…");
+    let idle = AtomicBool::new(false);
+    let (_, idle_finality_ms) = watch_finality(&clients[0], &idle, IDLE_BLOCKS)?;
     eprintln!("{n} validator(s): setting up a model, {n} node(s) and {CALLERS} callers…");
     let model = setup(&clients[0], &params, &ns, &owner, &nodes, &callers)?;
 
@@ -317,7 +340,7 @@ fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
     let watcher = {
         let client = clients[0].clone();
         let done = done.clone();
-        std::thread::spawn(move || watch_finality(&client, &done))
+        std::thread::spawn(move || watch_finality(&client, &done, u64::MAX))
     };
     let start = Instant::now();
     let submitters: Vec<_> = batches
@@ -353,6 +376,7 @@ fn measure(n: usize, args: &ValidatorsArgs) -> Result<Measured> {
         validators: n,
         blocks_per_sec: blocks as f64 / elapsed.as_secs_f64(),
         calls_per_sec: args.calls as f64 / elapsed.as_secs_f64(),
+        idle_finality_ms,
         finality_ms,
     })
 }
@@ -453,13 +477,14 @@ fn wait_settled(client: &Client, id: &Hash32) -> Result<()> {
     }
 }
 
-/// Until `done`, poll `client` for new heights and time each new block from its proposer's
-/// timestamp; returns the number of new blocks and their times to finality in milliseconds.
-fn watch_finality(client: &Client, done: &AtomicBool) -> Result<(u64, Vec<f64>)> {
+/// Until `done` or `blocks` new blocks, poll `client` for new heights and time each new block
+/// from its proposer's timestamp; returns the number of new blocks and their times to finality
+/// in milliseconds.
+fn watch_finality(client: &Client, done: &AtomicBool, blocks: u64) -> Result<(u64, Vec<f64>)> {
     let first = client.status()?.height;
     let mut seen = first;
     let mut samples = Vec::new();
-    while !done.load(Ordering::Relaxed) {
+    while !done.load(Ordering::Relaxed) && seen - first < blocks {
         let height = client.status()?.height;
         let now = super::now_ms();
         for h in seen + 1..=height {

@@ -29,6 +29,10 @@ pub struct Args {
     /// evidence of its equivocation slashes it.
     #[arg(long, default_value_t = 0)]
     pub validator_stake: Amount,
+    /// Balance each validator's own account (its key's address) starts with, for the fees of
+    /// the reports of equivocation it files.
+    #[arg(long, default_value_t = 1_000_000_000)]
+    pub validator_funds: Amount,
     #[command(flatten)]
     pub set: ValidatorSet,
 }
@@ -124,6 +128,12 @@ pub fn run(ctx: &Ctx, args: Args) -> Result<()> {
         None => Params::default(),
     };
     let members = args.set.members(&args.listen)?;
+    if args.validator_funds > 0 {
+        accounts.extend(members.iter().map(|(key, _)| GenesisAccount {
+            address: key.address(),
+            balance: args.validator_funds,
+        }));
+    }
     let genesis = Genesis {
         chain_id: args.chain_id,
         genesis_time_ms: super::now_ms(),

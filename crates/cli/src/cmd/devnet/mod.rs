@@ -43,6 +43,8 @@ const NODE_FUNDS: Amount = 100_000_000_000;
 const NODE_STAKE: Amount = 10_000_000_000;
 /// Stake each devnet validator bonds at genesis (evidence of its equivocation slashes it).
 const VALIDATOR_STAKE: Amount = 10_000_000_000;
+/// Balance of each devnet validator's account, for the fees of its reports of equivocation.
+const VALIDATOR_FUNDS: Amount = 1_000_000_000;
 /// Royalty of the bundled models.
 const BUNDLED_ROYALTY_BPS: u16 = 500;
 /// Price per mode of the cheapest devnet node; node `i` (from 0) charges `(4 + i)/4` of it.
@@ -179,6 +181,13 @@ fn devnet_genesis(ctx: &Ctx, members: &[(Keypair, verity_node::NodeSettings)]) -
         accounts.push(GenesisAccount {
             address: crate::keyring::load(&ctx.home, &name)?.address(),
             balance: NODE_FUNDS,
+        });
+    }
+    // A validator pays the fee of its reports of equivocation from its own account.
+    for (key, _) in members {
+        accounts.push(GenesisAccount {
+            address: key.address(),
+            balance: VALIDATOR_FUNDS,
         });
     }
     Ok(Genesis {
