@@ -705,6 +705,35 @@ pub fn state_root(commitment: &LtHash) -> Hash32 {
     Hash32(commitment.checksum().0)
 }
 
+/// Every token `state` holds — balances, escrow, node stake and unbonding stake, prices held by
+/// calls, validator stake — plus the tokens burned. Equals the genesis supply at every height
+/// (the supply invariant); for tools and tests holding a whole state in memory.
+pub fn held_supply(state: &std::collections::BTreeMap<Vec<u8>, Vec<u8>>) -> u128 {
+    let chain: ChainInfo = read(state, CHAIN_KEY).expect("the state has chain info");
+    let validators: Vec<Validator> = read(state, VALIDATORS_KEY).unwrap_or_default();
+    let mut total =
+        u128::from(chain.burned) + validators.iter().map(|v| u128::from(v.stake)).sum::<u128>();
+    for (key, value) in state {
+        if key.starts_with(ACCOUNT_PREFIX) {
+            let a: Account = borsh::from_slice(value).expect("stored account decodes");
+            total += u128::from(a.balance) + u128::from(a.escrow);
+        } else if key.starts_with(NODE_PREFIX) {
+            let n: Node = borsh::from_slice(value).expect("stored node decodes");
+            total += u128::from(n.stake)
+                + n.unbonding
+                    .iter()
+                    .map(|r| u128::from(r.amount))
+                    .sum::<u128>();
+        } else if key.starts_with(CALL_PREFIX) {
+            let c: Call = borsh::from_slice(value).expect("stored call decodes");
+            if c.status.holds_price() {
+                total += u128::from(c.price);
+            }
+        }
+    }
+    total
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -96,7 +96,7 @@ use verity_chain::{
 use verity_ledger::{
     Amount, Genesis, GenesisAccount, GenesisValidator, Keypair, Ledger, Params, Payload, StateRead,
     Transaction, TxStatus,
-    state::{self, Account, Call, ChainInfo, Node},
+    state::{self, Account, ChainInfo},
 };
 use verity_node::{
     ChainApp, app::decode_block, equivocation::ConsensusEvidence, run::consensus_namespace,
@@ -299,6 +299,24 @@ async fn connect(
     }
 }
 
+/// Starts validators `0..count` in order ([`start_validator`]); their engines, and their
+/// applications in the same order.
+async fn start_validators(
+    context: &Ctx,
+    oracle: &Oracle<PublicKey, Ctx>,
+    fixture: &Fixture,
+    count: usize,
+) -> (Vec<Engine>, Vec<ChainApp>) {
+    let mut engines = Vec::with_capacity(count);
+    let mut apps = Vec::with_capacity(count);
+    for i in 0..count {
+        let (app, engine) = start_validator(context, oracle, fixture, i).await;
+        engines.push(engine);
+        apps.push(app);
+    }
+    (engines, apps)
+}
+
 /// Opens validator `i`'s application and starts its engine on `oracle`'s network.
 async fn start_validator(
     context: &Ctx,
@@ -493,32 +511,6 @@ fn validator_stake(state: &impl StateRead) -> u128 {
         .sum()
 }
 
-/// Every token wherever the state holds it, plus the tokens burned.
-fn total_supply(state: &BTreeMap<Vec<u8>, Vec<u8>>) -> u128 {
-    let chain: ChainInfo = state::read(state, state::CHAIN_KEY).unwrap();
-    let mut total = u128::from(chain.burned) + validator_stake(state);
-    for (key, value) in state {
-        if key.starts_with(state::ACCOUNT_PREFIX) {
-            let a: Account = borsh::from_slice(value).unwrap();
-            total += u128::from(a.balance) + u128::from(a.escrow);
-        } else if key.starts_with(state::NODE_PREFIX) {
-            let n: Node = borsh::from_slice(value).unwrap();
-            total += u128::from(n.stake);
-            total += n
-                .unbonding
-                .iter()
-                .map(|r| u128::from(r.amount))
-                .sum::<u128>();
-        } else if key.starts_with(state::CALL_PREFIX) {
-            let c: Call = borsh::from_slice(value).unwrap();
-            if c.status.holds_price() {
-                total += u128::from(c.price);
-            }
-        }
-    }
-    total
-}
-
 /// Checks the invariants over the honest validators `apps` (index, app) and records what was
 /// observed in `history`; returns the digest of the common chain, its height and the number of
 /// transfers applied on the longest chain.
@@ -615,7 +607,12 @@ fn check(
             .count();
         commitment = out.commitment;
         apply(&mut state, out.changes);
-        assert_eq!(total_supply(&state), supply, "supply at {}", block.height);
+        assert_eq!(
+            state::held_supply(&state),
+            supply,
+            "supply at {}",
+            block.height
+        );
     }
 
     // Supply on every validator's own store.
@@ -682,11 +679,7 @@ fn lossy(seed: u64) -> Outcome {
     let fixture = Fixture::new();
     runner(seed).start(|context| async move {
         let oracle = network(&context, &fixture, &link(true)).await;
-        let mut nodes = Vec::new();
-        for i in 0..VALIDATORS {
-            nodes.push(start_validator(&context, &oracle, &fixture, i).await);
-        }
-        let apps: Vec<ChainApp> = nodes.iter().map(|(app, _)| app.clone()).collect();
+        let (_engines, apps) = start_validators(&context, &oracle, &fixture, VALIDATORS).await;
         let _traffic = spawn_traffic(&context, &fixture, apps.clone());
         context.sleep(Duration::from_secs(90)).await;
         let honest: Vec<(usize, &ChainApp)> = apps.iter().enumerate().collect();
@@ -705,14 +698,10 @@ fn one_crashed(seed: u64) -> Outcome {
     let fixture = Fixture::new();
     runner(seed).start(|context| async move {
         let oracle = network(&context, &fixture, &link(false)).await;
-        let mut nodes = Vec::new();
-        for i in 0..VALIDATORS {
-            nodes.push(start_validator(&context, &oracle, &fixture, i).await);
-        }
-        let apps: Vec<ChainApp> = nodes.iter().map(|(app, _)| app.clone()).collect();
+        let (engines, apps) = start_validators(&context, &oracle, &fixture, VALIDATORS).await;
         let _traffic = spawn_traffic(&context, &fixture, apps.clone());
         context.sleep(Duration::from_secs(10)).await;
-        nodes[3].1.abort();
+        engines[3].abort();
         let mut history = History::default();
         let all: Vec<(usize, &ChainApp)> = apps.iter().enumerate().collect();
         check(&fixture, &all, &mut history);
@@ -742,11 +731,7 @@ fn partition(seed: u64) -> Outcome {
     runner(seed).start(|context| async move {
         let link = link(false);
         let oracle = network(&context, &fixture, &link).await;
-        let mut nodes = Vec::new();
-        for i in 0..VALIDATORS {
-            nodes.push(start_validator(&context, &oracle, &fixture, i).await);
-        }
-        let apps: Vec<ChainApp> = nodes.iter().map(|(app, _)| app.clone()).collect();
+        let (_engines, apps) = start_validators(&context, &oracle, &fixture, VALIDATORS).await;
         let refs: Vec<&ChainApp> = apps.iter().collect();
         let all: Vec<(usize, &ChainApp)> = apps.iter().enumerate().collect();
         let _traffic = spawn_traffic(&context, &fixture, apps.clone());
@@ -772,11 +757,7 @@ fn crash_all(seed: u64) -> Outcome {
     let fixture = &fixture;
     let (history, checkpoint) = runner(seed).start_and_recover(|mut context| async move {
         let oracle = network(&context, fixture, &link(false)).await;
-        let mut nodes = Vec::new();
-        for i in 0..VALIDATORS {
-            nodes.push(start_validator(&context, &oracle, fixture, i).await);
-        }
-        let apps: Vec<ChainApp> = nodes.iter().map(|(app, _)| app.clone()).collect();
+        let (_engines, apps) = start_validators(&context, &oracle, fixture, VALIDATORS).await;
         let _traffic = spawn_traffic(&context, fixture, apps.clone());
         let crash = Duration::from_millis(15_000 + context.next_u64() % 10_000);
         context.sleep(crash).await;
@@ -790,11 +771,7 @@ fn crash_all(seed: u64) -> Outcome {
     let mut history = history;
     deterministic::Runner::from(checkpoint).start(|context| async move {
         let oracle = network(&context, fixture, &link(false)).await;
-        let mut nodes = Vec::new();
-        for i in 0..VALIDATORS {
-            nodes.push(start_validator(&context, &oracle, fixture, i).await);
-        }
-        let apps: Vec<ChainApp> = nodes.iter().map(|(app, _)| app.clone()).collect();
+        let (_engines, apps) = start_validators(&context, &oracle, fixture, VALIDATORS).await;
         let _traffic = spawn_traffic(&context, fixture, apps.clone());
         context.sleep(Duration::from_secs(30)).await;
         let all: Vec<(usize, &ChainApp)> = apps.iter().enumerate().collect();
@@ -815,12 +792,8 @@ fn byzantine(seed: u64) -> Outcome {
     let fixture = Fixture::new();
     runner(seed).start(|context| async move {
         let oracle = network(&context, &fixture, &link(false)).await;
-        let mut nodes = Vec::new();
-        for i in 0..3 {
-            nodes.push(start_validator(&context, &oracle, &fixture, i).await);
-        }
+        let (_engines, apps) = start_validators(&context, &oracle, &fixture, 3).await;
         let _byzantine = start_equivocator(&context, &oracle, &fixture, 3).await;
-        let apps: Vec<ChainApp> = nodes.iter().map(|(app, _)| app.clone()).collect();
         let _traffic = spawn_traffic(&context, &fixture, apps.clone());
         context.sleep(Duration::from_secs(40)).await;
         // The equivocation was seen: honest validators blocked the equivocator.

@@ -137,30 +137,7 @@ impl TestChain {
 
     /// Sum of every token wherever it is held, plus the tokens burned.
     pub fn total(&self) -> Amount {
-        let validators: Vec<state::Validator> =
-            state::read(&self.state, state::VALIDATORS_KEY).unwrap();
-        let mut total = u128::from(self.chain_info().burned)
-            + validators.iter().map(|v| u128::from(v.stake)).sum::<u128>();
-        for (k, v) in &self.state {
-            if k.starts_with(state::ACCOUNT_PREFIX) {
-                let a: Account = borsh::from_slice(v).unwrap();
-                total += u128::from(a.balance) + u128::from(a.escrow);
-            } else if k.starts_with(state::NODE_PREFIX) {
-                let n: Node = borsh::from_slice(v).unwrap();
-                total += u128::from(n.stake);
-                total += n
-                    .unbonding
-                    .iter()
-                    .map(|r| u128::from(r.amount))
-                    .sum::<u128>();
-            } else if k.starts_with(state::CALL_PREFIX) {
-                let c: Call = borsh::from_slice(v).unwrap();
-                if c.status.holds_price() {
-                    total += u128::from(c.price);
-                }
-            }
-        }
-        total as Amount
+        state::held_supply(&self.state) as Amount
     }
 
     pub fn root(&self) -> Hash32 {
