@@ -23,6 +23,7 @@ fn state() -> &'static (Ledger, BTreeMap<Vec<u8>, Vec<u8>>) {
             validators: vec![GenesisValidator {
                 public_key: Keypair::from_seed(99).public(),
                 p2p: "127.0.0.1:1".into(),
+                stake: 1 << 30,
             }],
         };
         let out = Ledger::genesis(&genesis).expect("valid genesis");

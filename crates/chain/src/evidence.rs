@@ -274,6 +274,36 @@ mod tests {
     }
 
     #[test]
+    fn mutated_and_random_bytes_never_panic_and_never_frame_an_outsider() {
+        use rand_core::{Rng as _, SeedableRng as _};
+        let keys = keys();
+        let all = participants(&keys);
+        let evidence = conflicting_notarize(&signer(&keys[0], &all, NAMESPACE), 5);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(11);
+        let mut accepted = 0;
+        for round in 0..4_000 {
+            let bytes = if round % 4 == 0 {
+                let mut random = vec![0u8; (rng.next_u32() % 512) as usize];
+                rng.fill_bytes(&mut random);
+                random
+            } else {
+                let mut mutated = evidence.clone();
+                for _ in 0..=rng.next_u32() % 3 {
+                    let at = rng.next_u32() as usize % mutated.len();
+                    mutated[at] ^= 1 << (rng.next_u32() % 8);
+                }
+                mutated
+            };
+            if let Ok(found) = verify_equivocation(NAMESPACE, &all, &bytes) {
+                assert!(all.contains(&found.offender), "accepted an outsider");
+                accepted += 1;
+            }
+        }
+        // Every byte is covered by the decoder's canonical form or by a signature.
+        assert_eq!(accepted, 0, "mutated inputs verified");
+    }
+
+    #[test]
     fn votes_of_different_views_are_not_a_conflict() {
         let keys = keys();
         let all = participants(&keys);
