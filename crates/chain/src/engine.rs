@@ -267,7 +267,7 @@ where
             automaton: inline.clone(),
             relay: inline.clone(),
             reporter: Reporter::new(app.clone(), inline),
-            track_historical_votes: false,
+            track_historical_votes: true,
             strategy: Sequential,
             partition: format!("{prefix}_consensus"),
             mailbox_size: MAILBOX_SIZE,

@@ -73,8 +73,11 @@
 //! proposals (`ConflictingFinalize`), or a nullify and a finalize vote (`NullifyFinalize`). The
 //! engine's reporter forwards every activity to marshal unchanged and, for these three, first
 //! hands their commonware encoding to [`Application::report_equivocation`], which must return
-//! quickly; the ledger turns it into a transaction. Detection is best effort: votes are not kept
-//! after their round is certified, so a conflict whose second vote arrives later goes unseen.
+//! quickly; the ledger turns it into a transaction. Simplex keeps every recorded vote until its
+//! round is pruned (`track_historical_votes`), so a conflict is reported even when its second
+//! vote arrives after the round was certified or for a view this validator skipped; without it,
+//! the deterministic simulation found seeds in which every honest validator blocked an
+//! equivocator without reporting a single conflict.
 //!
 //! [`verify_equivocation`] is the check every validator runs on such evidence before acting on
 //! it: it decodes exactly one of the three fault activities (trailing bytes, any other activity,
