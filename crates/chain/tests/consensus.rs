@@ -172,10 +172,22 @@ async fn start_network(
 ) -> Vec<Engine> {
     let keys: Vec<PublicKey> = signers.iter().map(Signer::public_key).collect();
     let oracle = linked_network(context, signers).await;
+    start_validators(context, &oracle, &keys, signers, apps).await
+}
+
+/// Starts the first `apps.len()` of `signers` on `oracle`'s network, each with its app, in the
+/// validator set `keys`.
+async fn start_validators(
+    context: &deterministic::Context,
+    oracle: &Oracle<PublicKey, deterministic::Context>,
+    keys: &[PublicKey],
+    signers: &[PrivateKey],
+    apps: &[TestApp],
+) -> Vec<Engine> {
     let mut engines = Vec::new();
     for (signer, app) in signers.iter().zip(apps) {
-        let transport = transport(&oracle, &signer.public_key()).await;
-        let config = test_config(signer.clone(), &keys);
+        let transport = transport(oracle, &signer.public_key()).await;
+        let config = test_config(signer.clone(), keys);
         let context = context
             .child("validator")
             .with_attribute("index", engines.len());
@@ -343,15 +355,7 @@ fn an_equivocating_validator_is_reported_to_the_application() {
         let oracle = linked_network(&context, &signers).await;
         // Three honest validators (quorum 3 of 4)...
         let apps: Vec<TestApp> = (0..3).map(|_| TestApp::new()).collect();
-        let mut engines = Vec::new();
-        for (signer, app) in signers.iter().zip(&apps) {
-            let transport = transport(&oracle, &signer.public_key()).await;
-            let config = test_config(signer.clone(), &keys);
-            let context = context
-                .child("validator")
-                .with_attribute("index", engines.len());
-            engines.push(verity_chain::start(context, config, app.clone(), transport).unwrap());
-        }
+        let _engines = start_validators(&context, &oracle, &keys, &signers, &apps).await;
         // ...and one that, for every notarize vote it sees, signs that proposal and a forged one.
         let byzantine = &signers[3];
         let votes = oracle

@@ -28,7 +28,7 @@ use crate::{
     error::TxError,
     events::{Event, EventRecord},
     execute::Ctx,
-    handlers::credit,
+    handlers::{burn_tokens, credit},
     state::*,
     types::*,
 };
@@ -87,9 +87,7 @@ pub(crate) fn slash<S: StateRead>(
         credit(ov, &reporter, to_reporter)?;
     }
     if burned > 0 {
-        let mut chain: ChainInfo = ov.get(CHAIN_KEY).expect("state has genesis");
-        chain.burned = chain.burned.checked_add(burned).ok_or(TxError::Overflow)?;
-        ov.put(CHAIN_KEY, &chain);
+        burn_tokens(ov, burned)?;
     }
     events.push(ctx.record(Event::ValidatorSlashed {
         validator,

@@ -215,6 +215,18 @@ fn validate_input(input: &InputSpec, params: &Params) -> Result<(), TxError> {
     Ok(())
 }
 
+/// Add `amount` to the tokens burned ([`ChainInfo::burned`]), which the supply invariant counts
+/// as held.
+pub(crate) fn burn_tokens<S: StateRead>(
+    ov: &mut Overlay<'_, S>,
+    amount: Amount,
+) -> Result<(), TxError> {
+    let mut chain: ChainInfo = ov.get(CHAIN_KEY).expect("state has genesis");
+    chain.burned = chain.burned.checked_add(amount).ok_or(TxError::Overflow)?;
+    ov.put(CHAIN_KEY, &chain);
+    Ok(())
+}
+
 /// Add `amount` to the balance of `to`.
 pub(crate) fn credit<S: StateRead>(
     ov: &mut Overlay<'_, S>,
@@ -388,9 +400,7 @@ pub(crate) fn apply_payload<S: StateRead>(
             }
             debit(ov, &sender, needed)?;
             if burn > 0 {
-                let mut chain: ChainInfo = ov.get(CHAIN_KEY).expect("state has genesis");
-                chain.burned = chain.burned.checked_add(burn).ok_or(TxError::Overflow)?;
-                ov.put(CHAIN_KEY, &chain);
+                burn_tokens(ov, burn)?;
                 events.push(ctx.record(Event::RegistrationBurned {
                     node: sender,
                     amount: burn,
