@@ -11,7 +11,7 @@ import httpx
 
 from . import _common as c
 from .errors import ApiError, NotFound, Timeout, TransactionFailed, VerityError
-from .inputs import InputLike, prepare_input
+from .inputs import InputLike, check_length, prepare_input
 from .keys import Key
 from .receipts import check_result
 from .types import CallResult, CallStatus, Model, Quote, TxResult
@@ -148,8 +148,9 @@ class AsyncClient:
         """
         key = self._need_key()
         c.check_mode(mode)
+        prepared = prepare_input(input)
         m = await self.model(model)
-        prepared = prepare_input(input, m.input_len)
+        check_length(prepared, m.input_len)
         quote = await self.quote(m.id, mode, max_price)
         tickets = c.sign_tickets(quote, key, await self.get_chain_id(), prepared.input_hash, max_price)
         body = await self._request("POST", self.url + "/v1/call", c.call_body(key, prepared.to_json(), tickets))

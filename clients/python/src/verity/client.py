@@ -10,7 +10,7 @@ import httpx
 
 from . import _common as c
 from .errors import ApiError, NotFound, Timeout, TransactionFailed, VerityError
-from .inputs import InputLike, prepare_input
+from .inputs import InputLike, check_length, prepare_input
 from .keys import Key
 from .receipts import check_result
 from .types import CallResult, CallStatus, Model, Quote, TxResult
@@ -147,8 +147,9 @@ class Client:
         """
         key = self._need_key()
         c.check_mode(mode)
+        prepared = prepare_input(input)
         m = self.model(model)
-        prepared = prepare_input(input, m.input_len)
+        check_length(prepared, m.input_len)
         quote = self.quote(m.id, mode, max_price)
         tickets = c.sign_tickets(quote, key, self.chain_id, prepared.input_hash, max_price)
         body = self._request("POST", self.url + "/v1/call", c.call_body(key, prepared.to_json(), tickets))

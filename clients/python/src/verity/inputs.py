@@ -126,6 +126,15 @@ def from_file(path: Union[str, "os.PathLike[str]"], expected_len: Optional[int] 
     return tensor(values, expected_len)
 
 
+def check_length(prepared: PreparedInput, expected_len: int) -> None:
+    """Refuse a tensor input whose number of values is not ``expected_len``."""
+    if prepared.kind == "tensor_f32le" and len(prepared.payload) // 4 != expected_len:
+        raise _bad(
+            f"the input has {len(prepared.payload) // 4} values but the model takes {expected_len}; "
+            f"reshape or resize the input to the model's input shape"
+        )
+
+
 def prepare_input(value: InputLike, expected_len: Optional[int] = None) -> PreparedInput:
     """Turn any supported input into a :class:`PreparedInput`.
 
