@@ -1,0 +1,67 @@
+"""Operator helpers: UpdateNode price changes, exposure and earnings."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from verity import ApiError, BadInput, Client, TransactionFailed
+
+from conftest import Devnet
+
+
+def test_update_node_prices_changes_only_the_prices(devnet: Devnet) -> None:
+    with Client(devnet.gateway, devnet.node_key(2)) as c:
+        me = c.key.address
+        before = c.node(me)
+        old = {p["mode"]: p["price"] for p in before["prices"]}
+        tx = c.update_node_prices({"signed": old["signed"] + 7, "zk": old["zk"] + 11})
+        assert tx.status == "applied" and tx.kind == "update_node"
+        after = c.node(me)
+        new = {p["mode"]: p["price"] for p in after["prices"]}
+        assert new == {**old, "signed": old["signed"] + 7, "zk": old["zk"] + 11}
+        for field in ("endpoint", "hardware", "models", "stake"):
+            assert after[field] == before[field], field
+        deadline = time.monotonic() + 10
+        while True:
+            quote = c.quote("digits-cnn", "signed")
+            mine = [cand.price.price for cand in quote.candidates if cand.node == me]
+            if mine == [old["signed"] + 7] or time.monotonic() > deadline:
+                break
+            time.sleep(0.25)
+        assert mine == [old["signed"] + 7], "the gateway never quoted the new price"
+        c.update_node_prices({"signed": old["signed"], "zk": old["zk"]})
+        assert {p["mode"]: p["price"] for p in c.node(me)["prices"]} == old
+        with pytest.raises(BadInput):
+            c.update_node_prices({"signed": 0})
+
+
+def test_update_node_prices_needs_a_node_key(devnet: Devnet) -> None:
+    with Client(devnet.gateway, devnet.demo_key) as c:
+        with pytest.raises(ApiError) as e:
+            c.update_node_prices({"signed": 1000})
+    assert e.value.code in ("not_found", "unknown_node") or isinstance(e.value, TransactionFailed)
+
+
+def test_exposure_shares_sum_to_one(devnet: Devnet) -> None:
+    with Client(devnet.gateway, devnet.demo_key) as c:
+        view = c.exposure("digits-cnn", "signed")
+        assert view["mode"] == "signed" and view["model"] == c.model("digits-cnn").id
+        nodes = {n["operator"] for n in c.nodes()}
+        assert {n["node"] for n in view["nodes"]} <= nodes
+        assert abs(sum(n["share"] for n in view["nodes"]) - 1.0) < 1e-9
+
+
+def test_earnings_report_shape(devnet: Devnet) -> None:
+    with Client(devnet.gateway, devnet.node_key(1)) as c:
+        try:
+            report = c.earnings(c.key.address, days=3)
+        except ApiError as e:
+            if e.code == "no_such_route":
+                pytest.xfail(f"the gateway does not serve GET /v1/nodes/{{address}}/earnings yet: {e.message[:80]}")
+            raise
+    assert report["node"] == c.key.address
+    assert report["window"]["days"] == 3
+    assert len(report["days"]) == 3
+    assert "totals" in report and "node_revenue_base_units" in report["totals"]
