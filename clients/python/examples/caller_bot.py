@@ -1,8 +1,9 @@
 """Classify every image in a folder without spending more than a budget.
 
-For each input file (PNG/JPEG images, ``.json`` values, ``.npy`` arrays), in name order, the bot
+For each file in the folder, in name order, the bot
 asks the gateway for a quote capped at what is left of the budget and signs its tickets with
-that cap, so the ledger itself enforces the budget. When no node serves the next call within
+that cap, so the ledger itself enforces the budget. Files that are not PNG/JPEG images, ``.json``
+values or ``.npy`` arrays are skipped with the reason; when no node serves the next call within
 what is left, it stops. Every receipt is checked against the node's key on the ledger before the
 answer is used. At the end it waits for every call to settle and prints the total spent.
 
@@ -16,21 +17,19 @@ import argparse
 import sys
 from pathlib import Path
 
-from verity import CallResult, Client, PriceAboveCap, VerityError
-
-SUFFIXES = {".png", ".jpg", ".jpeg", ".json", ".npy"}
+from verity import BadInput, CallResult, Client, PriceAboveCap, VerityError, prepare_input
 
 
 def inputs_in(folder: Path) -> list[Path]:
-    """The files in ``folder`` the bot can send, in name order (``labels.json`` excluded)."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in SUFFIXES and p.name != "labels.json")
+    """The regular files in ``folder``, in name order."""
+    return sorted(p for p in folder.iterdir() if p.is_file())
 
 
 def run(args: argparse.Namespace) -> int:
     """Classify, settle and report; the process exit status."""
     files = inputs_in(Path(args.folder))
     if not files:
-        print(f"no images or value files in {args.folder}", file=sys.stderr)
+        print(f"no files in {args.folder}", file=sys.stderr)
         return 2
     results: list[CallResult] = []
     committed = 0
@@ -41,26 +40,40 @@ def run(args: argparse.Namespace) -> int:
                 print(f"stop: budget spent, {path.name} and later files not classified")
                 break
             try:
+                prepared = prepare_input(path)
+            except BadInput as e:
+                print(f"skip: {path.name}: {e.message}")
+                continue
+            try:
                 quote = client.quote(args.model, args.mode, max_price=left)
             except PriceAboveCap as e:
                 print(f"stop: {path.name} would exceed the budget ({left} left): {e.message}")
                 break
             cap = quote.cheapest if args.cheapest else left
-            result = client.call(args.model, path, args.mode, max_price=cap)
+            try:
+                result = client.call(args.model, prepared, args.mode, max_price=cap)
+            except BadInput as e:
+                print(f"skip: {path.name}: {e.message}")
+                continue
             committed += result.receipt.price
             results.append(result)
             print(f"{path.name}: label {result.label} price {result.receipt.price} node {result.node} receipt verified")
         spent = 0
+        unsettled = 0
         for result in results:
             try:
                 status = client.wait_settled(result, timeout=args.settle_timeout)
                 spent += status.price or 0
-                print(f"settled {result.call_id[:16]}… price {status.price}")
+                print(f"settled {result.call_id[:16]} price {status.price}")
             except VerityError as e:
-                print(f"not settled {result.call_id[:16]}…: {e}")
+                unsettled += 1
+                print(f"not settled {result.call_id[:16]}: {e}")
     print(f"calls {len(results)} of {len(files)}; total spent {spent} of budget {args.budget}")
     if spent > args.budget:
         print("error: spent more than the budget", file=sys.stderr)
+        return 1
+    if unsettled:
+        print(f"error: {unsettled} calls did not settle", file=sys.stderr)
         return 1
     return 0
 

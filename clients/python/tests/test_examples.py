@@ -25,6 +25,7 @@ def test_caller_bot_stays_within_budget(devnet: Devnet, labels: dict[str, int], 
     names = ["digit-1.png", "digit-4.png", "digit-6.png", "digit-7.png", "digit-9.png"]
     for name in names:
         shutil.copy(SAMPLES / name, folder / name)
+    (folder / "a-notes.txt").write_text("not an image")
     with Client(devnet.gateway, None) as c:
         quote = c.quote("digits-cnn")
     cheapest = quote.cheapest
@@ -45,6 +46,7 @@ def test_caller_bot_stays_within_budget(devnet: Devnet, labels: dict[str, int], 
         assert int(label) == labels[name], out
     assert sum(int(p) for _, _, p in served) <= budget
     assert len(served) < len(names) and "stop:" in out, out
+    assert "skip: a-notes.txt:" in out and "neither a PNG/JPEG image" in out, out
     assert out.count("settled ") == len(served), out
     total = int(re.search(r"total spent (\d+) of budget (\d+)", out).group(1))
     assert total == sum(int(p) for _, _, p in served) <= budget
