@@ -9,7 +9,7 @@ from typing import Any, Mapping, Optional, Sequence, Union
 import httpx
 
 from . import crypto, encoding
-from .errors import ApiError, NetworkError, NotFound, Timeout, TransactionFailed, VerityError, error_for
+from .errors import ApiError, CallRefunded, NetworkError, NotFound, Timeout, TransactionFailed, VerityError, error_for
 from .keys import Key
 from .types import CallResult, FailedAttempt, Model, Output, Price, Quote, Receipt, Ticket
 
@@ -166,13 +166,14 @@ def node_key_from(mode: str, account: Mapping[str, Any], node: Optional[Mapping[
     return bytes.fromhex(hexkey)
 
 
-def refunded_error(call_id: str, call: Optional[Mapping[str, Any]]) -> TransactionFailed:
+def refunded_error(call_id: str, call: Optional[Mapping[str, Any]]) -> CallRefunded:
     """The error raised when a call waited on was refunded."""
     status = (call or {}).get("status", {})
     offence = status.get("offence", "unknown offence") if isinstance(status, dict) else status
-    return TransactionFailed(
-        f"call {call_id} was refunded to the caller, not settled: the node was at fault ({offence})",
-        code="refunded",
+    return CallRefunded(
+        f"call {call_id} was refunded to the caller, not settled: the node was at fault ({offence}); "
+        "the price went back to your escrow",
+        call=dict(call) if call else None,
     )
 
 

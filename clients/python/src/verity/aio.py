@@ -179,7 +179,7 @@ class AsyncClient:
     async def wait_settled(self, call_id: Union[str, CallResult], timeout: float = 120.0) -> CallStatus:
         """Poll until the call settles and return its status.
 
-        Raises :class:`TransactionFailed` (code ``refunded``) if it was refunded instead, and
+        Raises :class:`CallRefunded` if it was refunded instead (the node was at fault), and
         :class:`Timeout` if it has not settled within ``timeout`` seconds.
         """
         cid = call_id.call_id if isinstance(call_id, CallResult) else call_id

@@ -109,6 +109,14 @@ class Client:
         assert self._chain_id is not None
         return self._chain_id
 
+    def get_ledger_url(self) -> str:
+        """The validator API (same as :attr:`ledger_url`; mirrors :class:`AsyncClient`)."""
+        return self.ledger_url
+
+    def get_chain_id(self) -> str:
+        """The chain id (same as :attr:`chain_id`; mirrors :class:`AsyncClient`)."""
+        return self.chain_id
+
     def health(self) -> dict[str, Any]:
         """The gateway's ``GET /health`` (raises :class:`ApiError` when it is not ready)."""
         return dict(self._gw("/health"))
@@ -178,7 +186,7 @@ class Client:
     def wait_settled(self, call_id: Union[str, CallResult], timeout: float = 120.0) -> CallStatus:
         """Poll until the call settles and return its status.
 
-        Raises :class:`TransactionFailed` (code ``refunded``) if it was refunded instead, and
+        Raises :class:`CallRefunded` if it was refunded instead (the node was at fault), and
         :class:`Timeout` if it has not settled within ``timeout`` seconds.
         """
         cid = call_id.call_id if isinstance(call_id, CallResult) else call_id

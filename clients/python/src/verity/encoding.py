@@ -44,7 +44,7 @@ class Writer:
     def __init__(self) -> None:
         self._buf = bytearray()
 
-    def bytes(self) -> bytes:
+    def to_bytes(self) -> bytes:
         """Everything written so far."""
         return bytes(self._buf)
 
@@ -117,7 +117,7 @@ def ticket_bytes(t: Mapping[str, Any]) -> bytes:
     w.u64(int(t["price_cap"]))
     w.u64(int(t["nonce"]))
     w.u64(int(t["expiry_ms"]))
-    return w.bytes()
+    return w.to_bytes()
 
 
 def receipt_bytes(r: Mapping[str, Any]) -> bytes:
@@ -127,7 +127,7 @@ def receipt_bytes(r: Mapping[str, Any]) -> bytes:
     w.fixed(_hex(r["output_hash"], 32, "output_hash"), 32)
     w.u64(int(r["price"]))
     w.u64(int(r["time_ms"]))
-    return w.bytes()
+    return w.to_bytes()
 
 
 def _hardware(w: Writer, hw: Mapping[str, Any]) -> None:
@@ -173,10 +173,10 @@ def payload_bytes(p: Mapping[str, Any]) -> bytes:
         pass
     else:
         raise ValueError(f"the SDK does not encode '{kind}' payloads; use the `verity` CLI")
-    return w.bytes()
+    return w.to_bytes()
 
 
 def transaction_bytes(signer: bytes, nonce: int, fee: int, payload: Mapping[str, Any]) -> bytes:
     """Borsh bytes of an unsigned transaction (what is signed and hashed)."""
     w = Writer().fixed(signer, 32).u64(nonce).u64(fee)
-    return w.bytes() + payload_bytes(payload)
+    return w.to_bytes() + payload_bytes(payload)

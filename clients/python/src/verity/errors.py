@@ -8,7 +8,7 @@ client side (bad input, a forged receipt, a timeout) carry a ``code`` chosen by 
 
 from __future__ import annotations
 
-from typing import Optional
+from typing import Any, Optional
 
 
 class VerityError(Exception):
@@ -64,6 +64,17 @@ class AllNodesFailed(ApiError):
 
 class TransactionFailed(ApiError):
     """A transaction was refused by the ledger, or was included but did not apply."""
+
+
+class CallRefunded(VerityError):
+    """A call waited on was refunded to the caller instead of settling (the node was at fault).
+
+    ``call`` is the ledger's record of the call, whose status names the offence.
+    """
+
+    def __init__(self, message: str, *, call: Optional[dict[str, Any]] = None) -> None:
+        super().__init__(message, code="refunded")
+        self.call: Optional[dict[str, Any]] = call
 
 
 class KeyFileError(VerityError):
