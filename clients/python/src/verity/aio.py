@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import asyncio
 import time
 from pathlib import Path
@@ -156,7 +157,7 @@ class AsyncClient:
         body = await self._request("POST", self.url + "/v1/call", c.call_body(key, prepared.to_json(), tickets))
         result = c.parse_call(body, tickets)
         await self.verify_receipt(result)
-        return result.__class__(**{**result.__dict__, "verified": True})
+        return dataclasses.replace(result, verified=True)
 
     async def node_key(self, node: str, mode: str) -> bytes:
         """The key the ledger holds for ``node``'s receipts in ``mode``."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Any, Mapping, Optional, Union
@@ -163,7 +164,7 @@ class Client:
         body = self._request("POST", self.url + "/v1/call", c.call_body(key, prepared.to_json(), tickets))
         result = c.parse_call(body, tickets)
         self.verify_receipt(result)
-        return result.__class__(**{**result.__dict__, "verified": True})
+        return dataclasses.replace(result, verified=True)
 
     def node_key(self, node: str, mode: str) -> bytes:
         """The key the ledger holds for ``node``'s receipts in ``mode``."""
