@@ -10,10 +10,13 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import httpx
 import pytest
+
+if TYPE_CHECKING:
+    from verity import Client
 
 REPO = Path(__file__).resolve().parents[3]
 SAMPLES = REPO / "models" / "digits" / "samples"
@@ -158,3 +161,16 @@ def vectors() -> dict:
 def labels() -> dict[str, int]:
     """Sample image file name -> the digit it shows."""
     return json.loads((SAMPLES / "labels.json").read_text())
+
+
+def wait_quoted(client: "Client", model: str, mode: str, node: str, price: int, timeout: float = 15.0) -> None:
+    """Wait until the gateway quotes ``node`` at ``price`` (its registry view refreshes about
+    once a second, so a price change on the ledger reaches quotes shortly after)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        quoted = [c.price.price for c in client.quote(model, mode).candidates if c.node == node]
+        if quoted == [price]:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the gateway quotes {node} at {quoted} in {mode}, not {price}, after {timeout:g} s")
+        time.sleep(0.25)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from verity import Client
 
-from conftest import SAMPLES, Devnet
+from conftest import SAMPLES, Devnet, wait_quoted
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -79,3 +79,4 @@ def test_operator_bot_moves_price_within_bounds(devnet: Devnet) -> None:
         assert out.count("UpdateNode") == 2, out
         assert {p["mode"]: p["price"] for p in c.node(c.key.address)["prices"]}["audited"] == low
         c.update_node_prices({"audited": before})
+        wait_quoted(c, "digits-mlp", "audited", c.key.address, before)

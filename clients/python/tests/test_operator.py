@@ -8,7 +8,7 @@ import pytest
 
 from verity import ApiError, BadInput, Client, PriceAboveCap, TransactionFailed
 
-from conftest import Devnet
+from conftest import Devnet, wait_quoted
 
 
 def test_update_node_prices_changes_only_the_prices(devnet: Devnet) -> None:
@@ -23,16 +23,10 @@ def test_update_node_prices_changes_only_the_prices(devnet: Devnet) -> None:
         assert new == {**old, "signed": old["signed"] + 7, "zk": old["zk"] + 11}
         for field in ("endpoint", "hardware", "models", "stake"):
             assert after[field] == before[field], field
-        deadline = time.monotonic() + 10
-        while True:
-            quote = c.quote("digits-cnn", "signed")
-            mine = [cand.price.price for cand in quote.candidates if cand.node == me]
-            if mine == [old["signed"] + 7] or time.monotonic() > deadline:
-                break
-            time.sleep(0.25)
-        assert mine == [old["signed"] + 7], "the gateway never quoted the new price"
+        wait_quoted(c, "digits-cnn", "signed", me, old["signed"] + 7)
         c.update_node_prices({"signed": old["signed"], "zk": old["zk"]})
         assert {p["mode"]: p["price"] for p in c.node(me)["prices"]} == old
+        wait_quoted(c, "digits-cnn", "signed", me, old["signed"])
         with pytest.raises(BadInput):
             c.update_node_prices({"signed": 0})
 
@@ -94,3 +88,4 @@ def test_a_lowered_price_is_served_at_the_new_price(devnet: Devnet) -> None:
             assert result.node == me and result.receipt.price == new
         finally:
             node.update_node_prices({"signed": old["signed"]})
+            wait_quoted(caller, "digits-mlp", "signed", me, old["signed"])
